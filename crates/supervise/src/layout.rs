@@ -1,0 +1,67 @@
+//! The service directory layout.
+//!
+//! A service directory holds `run` and optionally `finish`, `down`, `check`,
+//! `log/` and `control/C` override scripts; runsv keeps its state in
+//! `supervise/` (`log/supervise/` for the log service), which may be a
+//! symlink, e.g. into a tmpfs. Paths are relative to the service directory,
+//! because runsv and sv `chdir` there first and runit's messages name them so.
+
+use std::path::{Path, PathBuf};
+
+/// Files of the service directory that runit programs read.
+pub const RUN: &str = "run";
+pub const FINISH: &str = "finish";
+pub const DOWN: &str = "down";
+pub const CHECK: &str = "check";
+pub const LOG: &str = "log";
+pub const CONTROL_DIR: &str = "control";
+
+/// A `supervise/` directory: `supervise` for the main service,
+/// `log/supervise` for its log service.
+#[derive(Clone, Debug)]
+pub struct SuperviseDir {
+    base: PathBuf,
+}
+
+impl SuperviseDir {
+    /// `supervise` (main service).
+    pub fn main() -> SuperviseDir {
+        SuperviseDir { base: PathBuf::from("supervise") }
+    }
+
+    /// `log/supervise` (the log service).
+    pub fn log() -> SuperviseDir {
+        SuperviseDir { base: PathBuf::from("log/supervise") }
+    }
+
+    /// `DIR/supervise` for any service directory path.
+    pub fn of(service_dir: &Path) -> SuperviseDir {
+        SuperviseDir { base: service_dir.join("supervise") }
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.base
+    }
+
+    /// `BASE/NAME`: the path of one of its files (`lock`, `control`, `ok`,
+    /// `status`, `stat`, `pid`, and their `.new` temporaries).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.base.join(name)
+    }
+
+    /// `BASE/NAME` as bytes, for messages.
+    pub fn name(&self, name: &str) -> Vec<u8> {
+        let mut v = unix::path_bytes(&self.base).to_vec();
+        v.push(b'/');
+        v.extend_from_slice(name.as_bytes());
+        v
+    }
+}
+
+/// `control/C`: the override script for command letter `c`.
+pub fn control_script(c: u8) -> PathBuf {
+    let mut p = PathBuf::from(CONTROL_DIR);
+    p.push(std::str::from_utf8(&[c]).unwrap_or("?"));
+    p
+}

@@ -1,0 +1,290 @@
+//! `supervise/status` (20 bytes), `supervise/stat` (one line) and
+//! `supervise/pid` (decimal + newline, or empty).
+//!
+//! Layout of the record (formats.md §3):
+//!
+//! ```text
+//! 0..8   TAI64 seconds, big-endian     8..12  nanoseconds, big-endian
+//! 12..16 pid, little-endian            16     paused flag (0/1)
+//! 17     want: 'u' or 'd' (exit = 'd') 18     TERM flag (0/1)
+//! 19     state: 0 down, 1 run, 2 finish
+//! ```
+//!
+//! The pure functions ([`Status::encode`], [`Status::decode`],
+//! [`stat_line`], [`pid_text`]) are separate from the I/O ([`read_status`],
+//! [`write_files`]).
+
+use crate::layout::SuperviseDir;
+use std::io::{self, Read};
+use std::path::Path;
+use unix::atomic::{replace, ReplaceError};
+use unix::tai64n::Tai64n;
+
+/// Size of runit's record; sv rejects anything else ("bad format").
+pub const STATUS_LEN: usize = 20;
+
+/// What runsv is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Down = 0,
+    Run = 1,
+    Finish = 2,
+}
+
+impl State {
+    pub fn word(self) -> &'static str {
+        match self {
+            State::Down => "down",
+            State::Run => "run",
+            State::Finish => "finish",
+        }
+    }
+}
+
+/// What runsv tries to keep. `Exit` is written as `d` in the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    Up,
+    Down,
+    Exit,
+}
+
+impl Want {
+    pub fn status_byte(self) -> u8 {
+        match self {
+            Want::Up => b'u',
+            Want::Down | Want::Exit => b'd',
+        }
+    }
+}
+
+/// The 20-byte record, with its flag bytes kept raw so that a reader
+/// reproduces exactly what is on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub stamp: Tai64n,
+    pub pid: u32,
+    pub paused: u8,
+    pub want: u8,
+    pub term: u8,
+    pub state: u8,
+}
+
+/// Why a record could not be decoded.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Not exactly 20 bytes (e.g. daemontools' 18-byte record).
+    BadFormat(usize),
+}
+
+impl Status {
+    /// The record runsv writes for `state`, `want` and its flags.
+    pub fn new(stamp: Tai64n, pid: u32, state: State, want: Want, paused: bool, term: bool) -> Status {
+        Status { stamp, pid, paused: paused as u8, want: want.status_byte(), term: term as u8, state: state as u8 }
+    }
+
+    pub fn encode(&self) -> [u8; STATUS_LEN] {
+        let mut b = [0u8; STATUS_LEN];
+        b[..12].copy_from_slice(&self.stamp.to_bytes());
+        b[12..16].copy_from_slice(&self.pid.to_le_bytes());
+        b[16] = self.paused;
+        b[17] = self.want;
+        b[18] = self.term;
+        b[19] = self.state;
+        b
+    }
+
+    pub fn decode(b: &[u8]) -> Result<Status, DecodeError> {
+        if b.len() != STATUS_LEN {
+            return Err(DecodeError::BadFormat(b.len()));
+        }
+        let mut t = [0u8; 12];
+        t.copy_from_slice(&b[..12]);
+        let mut p = [0u8; 4];
+        p.copy_from_slice(&b[12..16]);
+        Ok(Status {
+            stamp: Tai64n::from_bytes(&t),
+            pid: u32::from_le_bytes(p),
+            paused: b[16],
+            want: b[17],
+            term: b[18],
+            state: b[19],
+        })
+    }
+
+    /// The state byte as a [`State`], if it is one of runit's three.
+    pub fn state(&self) -> Option<State> {
+        match self.state {
+            0 => Some(State::Down),
+            1 => Some(State::Run),
+            2 => Some(State::Finish),
+            _ => None,
+        }
+    }
+}
+
+/// The `supervise/stat` line: `STATE[, paused][, got TERM][, want down|exit]\n`
+/// (the want suffix only when not down; want up prints nothing).
+pub fn stat_line(state: State, paused: bool, term: bool, want: Want) -> Vec<u8> {
+    let mut v = state.word().as_bytes().to_vec();
+    if paused {
+        v.extend_from_slice(b", paused");
+    }
+    if term {
+        v.extend_from_slice(b", got TERM");
+    }
+    if state != State::Down {
+        match want {
+            Want::Up => {}
+            Want::Down => v.extend_from_slice(b", want down"),
+            Want::Exit => v.extend_from_slice(b", want exit"),
+        }
+    }
+    v.push(b'\n');
+    v
+}
+
+/// The `supervise/pid` content: decimal pid and `\n`, or nothing for 0.
+pub fn pid_text(pid: u32) -> Vec<u8> {
+    if pid == 0 {
+        Vec::new()
+    } else {
+        format!("{pid}\n").into_bytes()
+    }
+}
+
+/// Why `supervise/status` could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    Open(io::Error),
+    Read(io::Error),
+    BadFormat,
+}
+
+/// Reads and decodes a status file (runit reads exactly 20 bytes; a shorter
+/// or longer file is "bad format").
+pub fn read_status(path: &Path) -> Result<Status, ReadError> {
+    let mut f = std::fs::File::open(path).map_err(ReadError::Open)?;
+    let mut buf = [0u8; STATUS_LEN + 1];
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::Read(e)),
+        }
+    }
+    Status::decode(&buf[..n]).map_err(|_| ReadError::BadFormat)
+}
+
+/// Which file of an update failed, and how; runsv turns this into its
+/// `warning: unable to ...` line.
+#[derive(Debug)]
+pub struct WriteError {
+    /// `pid`, `stat` or `status`.
+    pub file: &'static str,
+    pub error: ReplaceError,
+}
+
+/// Writes one status update in runit's order: `pid` (only when `pid_changed`;
+/// a failure there abandons the update), then `stat`, then `status`, each as
+/// `NAME.new` (mode 0644 minus umask) renamed over `NAME`. Errors in `stat`
+/// do not prevent the `status` write; the first error is returned.
+pub fn write_files(dir: &SuperviseDir, st: &Status, stat: &[u8], pid_changed: bool) -> Result<(), WriteError> {
+    let put = |name: &'static str, tmp: &str, data: &[u8]| {
+        replace(&dir.file(tmp), &dir.file(name), data, 0o644).map_err(|error| WriteError { file: name, error })
+    };
+    if pid_changed {
+        put("pid", "pid.new", &pid_text(st.pid))?;
+    }
+    let r_stat = put("stat", "stat.new", stat);
+    let r_status = put("status", "status.new", &st.encode());
+    r_stat.and(r_status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// formats.md §3: the running record observed from Debian's runsv.
+    const GOLDEN_RUN: [u8; 20] = [
+        0x40, 0x00, 0x00, 0x00, 0x6b, 0x01, 0xe5, 0x54, 0x01, 0xa0, 0x9a, 0x64, 0x7d, 0x43, 0x00, 0x00, 0x00, 0x75,
+        0x00, 0x01,
+    ];
+
+    #[test]
+    fn golden_running_record_decodes_and_reencodes() {
+        let s = Status::decode(&GOLDEN_RUN).unwrap();
+        assert_eq!(s.stamp.unix_secs(), 1795286346);
+        assert_eq!(s.pid, 17277);
+        assert_eq!((s.paused, s.want, s.term, s.state), (0, b'u', 0, 1));
+        assert_eq!(s.state(), Some(State::Run));
+        assert_eq!(s.encode(), GOLDEN_RUN);
+    }
+
+    fn tail(st: State, want: Want, paused: bool, term: bool, pid: u32) -> [u8; 8] {
+        let s = Status::new(Tai64n::from_unix(1795286346, 0), pid, st, want, paused, term);
+        let mut t = [0u8; 8];
+        t.copy_from_slice(&s.encode()[12..]);
+        t
+    }
+
+    #[test]
+    fn golden_tails_of_every_observed_state() {
+        // down after `sv down`
+        assert_eq!(tail(State::Down, Want::Down, false, false, 0), [0, 0, 0, 0, 0, b'd', 0, 0]);
+        // once while running
+        assert_eq!(tail(State::Run, Want::Down, false, false, 0x437d), [0x7d, 0x43, 0, 0, 0, b'd', 0, 1]);
+        // paused
+        assert_eq!(tail(State::Run, Want::Down, true, false, 0x437d), [0x7d, 0x43, 0, 0, 1, b'd', 0, 1]);
+        // stop in progress with TERM ignored
+        assert_eq!(tail(State::Run, Want::Down, false, true, 0x437d), [0x7d, 0x43, 0, 0, 0, b'd', 1, 1]);
+        // finish running
+        assert_eq!(tail(State::Finish, Want::Up, false, false, 0x437d), [0x7d, 0x43, 0, 0, 0, b'u', 0, 2]);
+        // want exit is written as 'd'
+        assert_eq!(tail(State::Run, Want::Exit, false, false, 1)[5], b'd');
+    }
+
+    #[test]
+    fn wrong_sizes_are_bad_format() {
+        assert_eq!(Status::decode(&GOLDEN_RUN[..18]), Err(DecodeError::BadFormat(18)));
+        assert_eq!(Status::decode(&[]), Err(DecodeError::BadFormat(0)));
+        assert_eq!(Status::decode(&[0; 21]), Err(DecodeError::BadFormat(21)));
+    }
+
+    #[test]
+    fn stat_lines_match_the_spec_examples() {
+        let s = |st, p, t, w| String::from_utf8(stat_line(st, p, t, w)).unwrap();
+        assert_eq!(s(State::Run, false, false, Want::Up), "run\n");
+        assert_eq!(s(State::Down, false, false, Want::Down), "down\n");
+        assert_eq!(s(State::Down, false, false, Want::Up), "down\n");
+        assert_eq!(s(State::Finish, false, false, Want::Up), "finish\n");
+        assert_eq!(s(State::Run, false, false, Want::Down), "run, want down\n");
+        assert_eq!(s(State::Run, true, false, Want::Down), "run, paused, want down\n");
+        assert_eq!(s(State::Run, false, true, Want::Down), "run, got TERM, want down\n");
+        assert_eq!(s(State::Finish, false, false, Want::Down), "finish, want down\n");
+        assert_eq!(s(State::Run, false, false, Want::Exit), "run, want exit\n");
+        assert_eq!(s(State::Down, true, false, Want::Down), "down, paused\n");
+    }
+
+    #[test]
+    fn pid_text_is_empty_for_no_process() {
+        assert_eq!(pid_text(0), b"");
+        assert_eq!(pid_text(17277), b"17277\n");
+    }
+
+    #[test]
+    fn write_then_read_round_trips() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = SuperviseDir::of(d.path());
+        std::fs::create_dir(dir.path()).unwrap();
+        let st = Status::new(Tai64n::now(), 42, State::Run, Want::Up, false, false);
+        write_files(&dir, &st, &stat_line(State::Run, false, false, Want::Up), true).unwrap();
+        assert_eq!(read_status(&dir.file("status")).unwrap(), st);
+        assert_eq!(std::fs::read(dir.file("stat")).unwrap(), b"run\n");
+        assert_eq!(std::fs::read(dir.file("pid")).unwrap(), b"42\n");
+        std::fs::write(dir.file("status"), &st.encode()[..18]).unwrap();
+        assert!(matches!(read_status(&dir.file("status")), Err(ReadError::BadFormat)));
+    }
+}

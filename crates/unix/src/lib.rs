@@ -1,0 +1,38 @@
+//! Generic Unix pieces shared by every runit-rs program.
+//!
+//! Nothing here knows about services; the on-disk protocol lives in the
+//! `supervise` crate. The modules, in the order a program usually meets them:
+//!
+//! - [`getopt`]: POSIX-style option parsing with runit's exact error lines
+//!   (`NAME: illegal option -- X`), stopping at the first non-option.
+//! - [`msg`]: one-line diagnostics on stderr, each written with one `write(2)`,
+//!   and [`errtext`], runit's own errno wording ("file does not exist").
+//! - [`tai64n`]: the TAI64N labels used in `supervise/status` and by svlogd.
+//! - [`fd`], [`lock`], [`fifo`], [`atomic`]: descriptors, `flock`, named pipes
+//!   and the `.new` + `rename` file replacement.
+//! - [`selfpipe`] and [`poll`]: signals turned into readable bytes, and a
+//!   `poll(2)` loop on a monotonic deadline.
+//! - [`proc`]: reaping children, decoding wait statuses, and `fork` + `exec`
+//!   with only async-signal-safe calls in the child.
+//!
+//! Library code returns errors; only a program's `main` prints a fatal line
+//! and chooses the exit code.
+
+pub mod atomic;
+pub mod errtext;
+pub mod fd;
+pub mod fifo;
+pub mod getopt;
+pub mod lock;
+pub mod msg;
+pub mod poll;
+pub mod proc;
+pub mod selfpipe;
+pub mod tai64n;
+
+/// The bytes of a path, as the kernel sees them (paths are never lossily
+/// converted to `String`).
+pub fn path_bytes(p: &std::path::Path) -> &[u8] {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_os_str().as_bytes()
+}

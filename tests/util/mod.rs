@@ -1,0 +1,248 @@
+//! Fixtures shared by the integration tests: paths of the real binaries,
+//! service directories built on disk, a guard that stops every process a
+//! test started, and waiting on real state with a deadline.
+//!
+//! Each test file includes this with `mod util;`; not every file uses every
+//! helper.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a test waits for something that should happen "at once". Large,
+/// because the suite runs many tests in parallel on 2 cores; a passing test
+/// never waits this long.
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+/// Path of one of our binaries, built by Cargo for this test run.
+pub fn bin(name: &str) -> PathBuf {
+    PathBuf::from(match name {
+        "runsv" => env!("CARGO_BIN_EXE_runsv"),
+        "runsvdir" => env!("CARGO_BIN_EXE_runsvdir"),
+        "runsvchdir" => env!("CARGO_BIN_EXE_runsvchdir"),
+        "sv" => env!("CARGO_BIN_EXE_sv"),
+        "svlogd" => env!("CARGO_BIN_EXE_svlogd"),
+        "chpst" => env!("CARGO_BIN_EXE_chpst"),
+        "utmpset" => env!("CARGO_BIN_EXE_utmpset"),
+        "runit" => env!("CARGO_BIN_EXE_runit"),
+        "runit-init" => env!("CARGO_BIN_EXE_runit-init"),
+        other => panic!("no binary {other}"),
+    })
+}
+
+/// Path of Debian's runit program of that name (installed by `.ci/run`).
+/// Interop tests fail loudly when it is missing rather than pass silently.
+pub fn debian(name: &str) -> PathBuf {
+    for dir in ["/usr/bin", "/usr/sbin", "/sbin", "/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("Debian's {name} is not installed: run `apt-get install -y runit` (.ci/run does)");
+}
+
+/// Polls `cond` every 5 ms until it holds; panics with `what` after `DEADLINE`.
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    wait_for_within(what, DEADLINE, &mut cond)
+}
+
+/// Like [`wait_for`] with an explicit deadline.
+pub fn wait_for_within(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while !cond() {
+        if Instant::now() > end {
+            panic!("timed out after {limit:?} waiting for: {what}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Writes an executable shell script.
+pub fn script(path: &Path, body: &str) {
+    fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A service directory in a temporary directory (removed on drop).
+pub struct ServiceDir {
+    _tmp: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl ServiceDir {
+    /// A service named `svc` whose `run` is the given shell body.
+    pub fn new(run: &str) -> ServiceDir {
+        let tmp = tempfile::Builder::new().prefix("runit-rs-test").tempdir().unwrap();
+        let path = tmp.path().join("svc");
+        fs::create_dir(&path).unwrap();
+        script(&path.join("run"), run);
+        ServiceDir { _tmp: tmp, path }
+    }
+
+    /// The temporary directory that contains the service (for scratch files).
+    pub fn scratch(&self) -> &Path {
+        self._tmp.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.path.join(rel)
+    }
+
+    /// An executable script at `rel` (parents created).
+    pub fn script(&self, rel: &str, body: &str) -> &Self {
+        let p = self.path.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        script(&p, body);
+        self
+    }
+
+    /// A plain file at `rel`.
+    pub fn file(&self, rel: &str, content: &str) -> &Self {
+        let p = self.path.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+        self
+    }
+
+    /// The decoded `supervise/status` (or `log/supervise/status` with `log/`).
+    pub fn status(&self, sup: &str) -> Option<supervise::Status> {
+        supervise::status::read_status(&self.path.join(sup).join("status")).ok()
+    }
+
+    /// The raw 20 bytes of a status file.
+    pub fn status_bytes(&self, sup: &str) -> Vec<u8> {
+        fs::read(self.path.join(sup).join("status")).unwrap_or_default()
+    }
+
+    /// `supervise/stat` (or the given supervise dir's) as text, "" if absent.
+    pub fn stat(&self, sup: &str) -> String {
+        fs::read_to_string(self.path.join(sup).join("stat")).unwrap_or_default()
+    }
+
+    /// Writes letters to a control FIFO (`supervise` or `log/supervise`).
+    pub fn control(&self, sup: &str, letters: &str) {
+        supervise::control::send(&self.path.join(sup).join("control"), letters.as_bytes())
+            .unwrap_or_else(|e| panic!("control {letters}: {e:?}"));
+    }
+
+    /// Waits until `supervise/stat` (of `sup`) reads exactly `line`.
+    pub fn wait_stat(&self, sup: &str, line: &str) {
+        let want = format!("{line}\n");
+        wait_for(&format!("{sup}/stat == {line:?} (now {:?})", self.stat(sup)), || self.stat(sup) == want);
+    }
+
+    /// Waits until the status pid is non-zero and differs from `old`.
+    pub fn wait_new_pid(&self, sup: &str, old: u32) -> u32 {
+        let mut pid = 0;
+        wait_for("a new pid", || {
+            pid = self.status(sup).map(|s| s.pid).unwrap_or(0);
+            pid != 0 && pid != old && self.status(sup).map(|s| s.state) == Some(1)
+        });
+        pid
+    }
+}
+
+/// A process started by a test; dropping it stops it and everything in its
+/// process group (each guarded process is started as a group leader, so the
+/// services it starts without `setsid` are stopped with it).
+pub struct Proc {
+    pub child: Child,
+    stopped: bool,
+}
+
+impl Proc {
+    /// Starts `cmd` in a new process group with stdin from /dev/null.
+    pub fn spawn(cmd: &mut Command) -> Proc {
+        cmd.process_group(0);
+        if cmd.get_program().is_empty() {
+            panic!("empty program");
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
+        Proc { child, stopped: false }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends a signal to the process itself.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    /// Waits for the process to exit within `DEADLINE`; returns its status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                self.stopped = true;
+                return st;
+            }
+            if Instant::now() > end {
+                panic!("process {} did not exit within {DEADLINE:?}", self.pid());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let pgid = self.pid();
+        if !self.stopped {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pgid, libc::SIGKILL) };
+            let _ = self.child.wait();
+        }
+        // The whole group: services and log processes the program started.
+        // SAFETY: as above.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+}
+
+/// Starts `runsv DIR` (ours) on a service directory, stderr captured in
+/// `DIR/../runsv.stderr`.
+pub fn start_runsv(svc: &ServiceDir) -> Proc {
+    start_runsv_with(&bin("runsv"), svc)
+}
+
+/// Starts the given runsv binary (ours or Debian's) on a service directory.
+pub fn start_runsv_with(runsv: &Path, svc: &ServiceDir) -> Proc {
+    let err = fs::File::create(svc.scratch().join("runsv.stderr")).unwrap();
+    Proc::spawn(
+        Command::new(runsv)
+            .arg(&svc.path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err),
+    )
+}
+
+/// What a runsv started by [`start_runsv`] has written to stderr so far.
+pub fn runsv_stderr(svc: &ServiceDir) -> String {
+    fs::read_to_string(svc.scratch().join("runsv.stderr")).unwrap_or_default()
+}
+
+/// Runs a command to completion with a deadline; returns (code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    use std::io::Read;
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut p = Proc::spawn(cmd);
+    let mut out = String::new();
+    let mut err = String::new();
+    p.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    p.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let st = p.wait_exit();
+    (st.code().unwrap_or(-1), out, err)
+}
