@@ -178,29 +178,55 @@ pub fn read_status(path: &Path) -> Result<Status, ReadError> {
     Status::decode(&buf[..n]).map_err(|_| ReadError::BadFormat)
 }
 
-/// Which file of an update failed, and how; runsv turns this into its
-/// `warning: unable to ...` line.
-#[derive(Debug)]
-pub struct WriteError {
-    /// `pid`, `stat` or `status`.
-    pub file: &'static str,
-    pub error: ReplaceError,
-}
-
-/// Writes one status update in runit's order: `pid` (only when `pid_changed`;
-/// a failure there abandons the update), then `stat`, then `status`, each as
-/// `NAME.new` (mode 0644 minus umask) renamed over `NAME`. Errors in `stat`
-/// do not prevent the `status` write; the first error is returned.
-pub fn write_files(dir: &SuperviseDir, st: &Status, stat: &[u8], pid_changed: bool) -> Result<(), WriteError> {
-    let put = |name: &'static str, tmp: &str, data: &[u8]| {
-        replace(&dir.file(tmp), &dir.file(name), data, 0o644).map_err(|error| WriteError { file: name, error })
+/// Writes one status update in runit's order (formats.md §2.1): `pid` when
+/// `pid_changed`, then `stat`, then `status`, each as `NAME.new` (mode 0644
+/// minus umask, never following a planted symlink) renamed over `NAME`.
+///
+/// Failures are passed to `warn` as runit's message text (after
+/// `warning: `) plus the error, and decide how much of the update happens,
+/// as in runit: a failed `pid` abandons the update; a `stat.new` that cannot
+/// be created abandons it, a failed `stat` rename does not; `status` is
+/// last. Returns whether the `pid` file is now current (the caller retries
+/// it on the next update otherwise).
+pub fn write_files(
+    dir: &SuperviseDir,
+    st: &Status,
+    stat: &[u8],
+    pid_changed: bool,
+    mut warn: impl FnMut(Vec<u8>, Option<io::Error>),
+) -> bool {
+    let mut put = |name: &str, data: &[u8]| -> Result<(), bool> {
+        let tmp = format!("{name}.new");
+        replace(&dir.file(&tmp), &dir.file(name), data, 0o644).map_err(|e| {
+            let cat = |a: &[u8], b: &[u8], c: &[u8]| [a, b, c].concat();
+            match e {
+                ReplaceError::Open(e) => {
+                    warn(cat(b"unable to open ", &dir.name(&tmp), b""), Some(e));
+                    true
+                }
+                ReplaceError::Write(Some(e)) => {
+                    warn(cat(b"unable to write ", &dir.name(&tmp), b""), Some(e));
+                    false
+                }
+                ReplaceError::Write(None) => {
+                    warn(cat(b"unable to write ", &dir.name(&tmp), b": partial write."), None);
+                    false
+                }
+                ReplaceError::Rename(e) => {
+                    warn([b"unable to rename ", tmp.as_bytes(), b" to ", &dir.name(name)].concat(), Some(e));
+                    false
+                }
+            }
+        })
     };
-    if pid_changed {
-        put("pid", "pid.new", &pid_text(st.pid))?;
+    if pid_changed && put("pid", &pid_text(st.pid)).is_err() {
+        return false;
     }
-    let r_stat = put("stat", "stat.new", stat);
-    let r_status = put("status", "status.new", &st.encode());
-    r_stat.and(r_status)
+    if let Err(true) = put("stat", stat) {
+        return true;
+    }
+    let _ = put("status", &st.encode());
+    true
 }
 
 #[cfg(test)]
@@ -280,11 +306,26 @@ mod tests {
         let dir = SuperviseDir::of(d.path());
         std::fs::create_dir(dir.path()).unwrap();
         let st = Status::new(Tai64n::now(), 42, State::Run, Want::Up, false, false);
-        write_files(&dir, &st, &stat_line(State::Run, false, false, Want::Up), true).unwrap();
+        let mut warnings = 0;
+        assert!(write_files(&dir, &st, &stat_line(State::Run, false, false, Want::Up), true, |_, _| warnings += 1));
+        assert_eq!(warnings, 0);
         assert_eq!(read_status(&dir.file("status")).unwrap(), st);
         assert_eq!(std::fs::read(dir.file("stat")).unwrap(), b"run\n");
         assert_eq!(std::fs::read(dir.file("pid")).unwrap(), b"42\n");
         std::fs::write(dir.file("status"), &st.encode()[..18]).unwrap();
         assert!(matches!(read_status(&dir.file("status")), Err(ReadError::BadFormat)));
+    }
+
+    #[test]
+    fn a_missing_directory_abandons_the_update_with_runits_message() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = SuperviseDir::of(&d.path().join("nope"));
+        let st = Status::new(Tai64n::now(), 0, State::Down, Want::Up, false, false);
+        let mut msgs = Vec::new();
+        let pid_ok = write_files(&dir, &st, b"down\n", true, |m, e| msgs.push((m, e.is_some())));
+        assert!(!pid_ok);
+        assert_eq!(msgs.len(), 1);
+        assert!(msgs[0].0.starts_with(b"unable to open "));
+        assert!(msgs[0].0.ends_with(b"supervise/pid.new"));
     }
 }

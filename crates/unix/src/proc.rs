@@ -87,7 +87,8 @@ pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
 /// Everything a child does between `fork` and `exec`, prepared in advance.
 ///
 /// Order in the child: `setsid`, `chdir`, descriptor moves (`dups`, in
-/// order), signal mask cleared and `default_signals` reset to `SIG_DFL`,
+/// order), the signal mask cleared (or, with `keep_mask`, only
+/// `default_signals` unblocked) and `default_signals` reset to `SIG_DFL`,
 /// then `execv` (or `execvp`-style search when `path` has no `/` and
 /// `search_path` is set). Each failure writes the matching prefix plus
 /// runit's errno text and a newline to fd 2 and exits with `fail_code`.
@@ -103,6 +104,8 @@ pub struct ChildSpec {
     pub dups: Vec<(RawFd, RawFd)>,
     pub setsid: bool,
     pub default_signals: Vec<libc::c_int>,
+    /// Keep the inherited signal mask except for `default_signals`.
+    pub keep_mask: bool,
     /// Message prefixes, e.g. `runsv svc: fatal: unable to start ./run: `.
     pub exec_fail: Vec<u8>,
     pub cwd_fail: Vec<u8>,
@@ -122,6 +125,7 @@ impl ChildSpec {
             dups: Vec::new(),
             setsid: false,
             default_signals: Vec::new(),
+            keep_mask: false,
             exec_fail: exec_fail.to_vec(),
             cwd_fail: exec_fail.to_vec(),
             fd_fail: exec_fail.to_vec(),
@@ -184,9 +188,15 @@ impl ChildSpec {
             }
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
-            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
             for &s in &self.default_signals {
                 libc::signal(s, libc::SIG_DFL);
+                libc::sigaddset(&mut set, s);
+            }
+            if self.keep_mask {
+                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            } else {
+                libc::sigemptyset(&mut set);
+                libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
             }
             if candidates.is_empty() {
                 libc::execv(self.path.as_ptr(), argv.as_ptr());
