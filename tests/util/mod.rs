@@ -130,10 +130,31 @@ impl ServiceDir {
             .unwrap_or_else(|e| panic!("control {letters}: {e:?}"));
     }
 
-    /// Waits until `supervise/stat` (of `sup`) reads exactly `line`.
+    /// Waits until `supervise/stat` (of `sup`) reads exactly `line` and the
+    /// 20-byte record agrees with it (runsv writes `stat` before `status`,
+    /// so a reader can briefly see the new line with the old record).
     pub fn wait_stat(&self, sup: &str, line: &str) {
         let want = format!("{line}\n");
-        wait_for(&format!("{sup}/stat == {line:?} (now {:?})", self.stat(sup)), || self.stat(sup) == want);
+        let state = match line.split(',').next().unwrap() {
+            "down" => 0,
+            "run" => 1,
+            "finish" => 2,
+            other => panic!("not a stat line: {other}"),
+        };
+        let paused = line.contains(", paused") as u8;
+        let term = line.contains(", got TERM") as u8;
+        // the want byte is implied by the line except when down
+        let want_byte = match (state, line.contains(", want ")) {
+            (0, _) => None,
+            (_, true) => Some(b'd'),
+            (_, false) => Some(b'u'),
+        };
+        wait_for(&format!("{sup}/stat == {line:?} (now {:?})", self.stat(sup)), || {
+            self.stat(sup) == want
+                && self.status(sup).is_some_and(|s| {
+                    (s.state, s.paused, s.term) == (state, paused, term) && want_byte.is_none_or(|w| s.want == w)
+                })
+        });
     }
 
     /// Waits until the status pid is non-zero and differs from `old`.
@@ -220,13 +241,7 @@ pub fn start_runsv(svc: &ServiceDir) -> Proc {
 /// Starts the given runsv binary (ours or Debian's) on a service directory.
 pub fn start_runsv_with(runsv: &Path, svc: &ServiceDir) -> Proc {
     let err = fs::File::create(svc.scratch().join("runsv.stderr")).unwrap();
-    Proc::spawn(
-        Command::new(runsv)
-            .arg(&svc.path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err),
-    )
+    Proc::spawn(Command::new(runsv).arg(&svc.path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err))
 }
 
 /// What a runsv started by [`start_runsv`] has written to stderr so far.
