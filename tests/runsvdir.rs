@@ -313,6 +313,19 @@ fn a_dangling_symlink_is_warned_about_on_every_scan() {
 }
 
 #[test]
+fn a_link_made_just_before_its_target_is_started_when_the_target_appears() {
+    let mut s = Scan::new();
+    s.start(&[], &[]);
+    s.sync("ready");
+    symlink(s.path("target"), s.sd.join("early")).unwrap();
+    let warning = format!("runsvdir {}: warning: unable to stat early: file does not exist\n", s.sd.display());
+    wait_for("the scan to see the dangling link", || s.stderr().contains(&warning));
+    s.service("target.tmp");
+    fs::rename(s.path("sv/target.tmp"), s.path("target")).unwrap();
+    wait_for_within("early to run", PICKUP, || s.stat("early") == "run\n");
+}
+
+#[test]
 fn a_killed_runsv_is_restarted_promptly() {
     let mut s = Scan::new();
     s.link("svc");

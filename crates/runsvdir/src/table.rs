@@ -21,11 +21,13 @@
 //! An entry created with `mkdir` (rather than renamed or symlinked in) is
 //! given one second before its runsv starts, so `cp -r` or `mkdir` +
 //! populate can finish first: runsv reads `log/` and `down` only when it
-//! starts. runit gives the same grace by sleeping a second when DIR changed
-//! within the current second.
+//! starts. Likewise an entry that newly cannot be stat'ed (a symlink made
+//! before its target) is looked at once more a second later. runit gives
+//! the same grace by sleeping a second when DIR changed within the current
+//! second.
 
 use crate::watch::Watcher;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -68,6 +70,8 @@ pub struct Table {
     pids: HashMap<libc::pid_t, Key>,
     /// Names of entries just created with mkdir, and when they may start.
     held: HashMap<Vec<u8>, Instant>,
+    /// Names that could not be stat'ed in the last scan (dangling links).
+    unstatable: HashSet<Vec<u8>>,
     watcher: Option<Watcher>,
     /// A scan is wanted at this time (events, restarts, retries).
     scan_at: Option<Instant>,
@@ -100,6 +104,7 @@ impl Table {
             svcs: HashMap::new(),
             pids: HashMap::new(),
             held: HashMap::new(),
+            unstatable: HashSet::new(),
             watcher: Watcher::new().ok(),
             scan_at: None,
             next_poll: None,
@@ -247,6 +252,7 @@ impl Table {
         for s in self.svcs.values_mut() {
             s.seen = false;
         }
+        let mut unstatable = HashSet::new();
         for ent in rd {
             let ent = match ent {
                 Ok(ent) => ent,
@@ -264,6 +270,12 @@ impl Table {
                 Ok(md) => md,
                 Err(e) => {
                     self.label.warn_err(&[b"unable to stat ", &name], &e);
+                    // A link made before its target: look once more a
+                    // second later (the grace runit's 1 s sleep gives).
+                    if !self.unstatable.contains(&name) {
+                        self.schedule(now + NEW_DIR_GRACE);
+                    }
+                    unstatable.insert(name);
                     continue;
                 }
             };
@@ -294,6 +306,7 @@ impl Table {
             self.check = true;
         }
         self.held.retain(|_, until| *until > now);
+        self.unstatable = unstatable;
 
         let gone: Vec<Key> = self.svcs.iter().filter(|(_, s)| !s.seen).map(|(k, _)| *k).collect();
         for key in gone {
