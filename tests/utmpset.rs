@@ -197,15 +197,13 @@ fn usage_goes_to_stderr_with_exit_1() {
     assert!(err.starts_with("$Id: ") && err.ends_with(&usage), "{err:?}");
 }
 
+/// (code, stdout, stderr), utmp afterwards, wtmp afterwards.
+type Outcome = ((i32, String, String), Vec<u8>, Option<Vec<u8>>);
+
 /// Runs `prog ARGS` in a private mount namespace where /run/utmp is a copy
 /// of `utmp` and /var/log/wtmp is a copy of `wtmp` (if given); returns the
 /// result and the two files afterwards.
-fn in_namespace(
-    prog: &Path,
-    args: &str,
-    utmp: &[u8],
-    wtmp: Option<&[u8]>,
-) -> ((i32, String, String), Vec<u8>, Option<Vec<u8>>) {
+fn in_namespace(prog: &Path, args: &str, utmp: &[u8], wtmp: Option<&[u8]>) -> Outcome {
     let tmp = tempfile::Builder::new().prefix("runit-rs-utmpns").tempdir().unwrap();
     let d = tmp.path();
     fs::write(d.join("utmp.in"), utmp).unwrap();
