@@ -21,6 +21,7 @@
 //! or the program cannot be run; otherwise the program's own.
 
 use std::io;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use unix::getopt::{Getopt, Opt};
 use unix::msg::{self, Label};
@@ -61,6 +62,45 @@ impl Fatal {
     /// Prints `chpst: fatal: ...` and exits 111.
     pub fn die(self) -> ! {
         label().die(EXIT_FATAL, &[&self.text], self.err.as_ref())
+    }
+}
+
+/// Which of descriptors 0, 1, 2 were closed when chpst started (bit N for
+/// fd N). Rust's runtime opens /dev/null on closed standard descriptors
+/// before `main`; runit's chpst passes them on closed, and `-0` on a
+/// closed stdin is an error. So this is recorded earlier, from an
+/// `.init_array` constructor, which the C runtime runs before Rust's.
+static CLOSED_AT_START: AtomicU8 = AtomicU8::new(0);
+
+extern "C" fn record_closed_std_fds() {
+    let mut closed = 0;
+    for fd in 0..3 {
+        // SAFETY: F_GETFD on a descriptor number has no memory-safety
+        // preconditions.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            closed |= 1 << fd;
+        }
+    }
+    CLOSED_AT_START.store(closed, Ordering::Relaxed);
+}
+
+#[used]
+#[link_section = ".init_array"]
+static RECORD_CLOSED_STD_FDS: extern "C" fn() = record_closed_std_fds;
+
+/// Whether standard descriptor `fd` was closed when chpst started.
+pub(crate) fn closed_at_start(fd: i32) -> bool {
+    (0..3).contains(&fd) && CLOSED_AT_START.load(Ordering::Relaxed) & (1 << fd) != 0
+}
+
+/// Closes again the standard descriptors that were closed at start (the
+/// runtime's /dev/null stand-ins), right before exec.
+pub(crate) fn restore_closed_std_fds() {
+    for fd in 0..3 {
+        if closed_at_start(fd) {
+            // SAFETY: closing a descriptor number no Rust object owns.
+            unsafe { libc::close(fd) };
+        }
     }
 }
 
@@ -217,9 +257,16 @@ fn change_state(o: &Options) -> Result<Edits, Fatal> {
         lock(file, wait)?;
     }
     for (fd, (close, what)) in o.close.iter().zip([&b"stdin"[..], b"stdout", b"stderr"]).enumerate() {
+        if !*close {
+            continue;
+        }
+        let fd = fd as libc::c_int;
+        if closed_at_start(fd) {
+            return Err(Fatal::err(&[b"unable to close ", what], io::Error::from_raw_os_error(libc::EBADF)));
+        }
         // SAFETY: closing a descriptor number; chpst holds no Rust object
         // owning 0, 1 or 2.
-        if *close && unsafe { libc::close(fd as libc::c_int) } == -1 {
+        if unsafe { libc::close(fd) } == -1 {
             return Err(Fatal::err(&[b"unable to close ", what], io::Error::last_os_error()));
         }
     }
