@@ -353,6 +353,21 @@ fn zero_one_two_close_the_descriptors() {
     }
 }
 
+#[test]
+fn signal_dispositions_reach_the_program_unchanged() {
+    // The runtime ignores SIGPIPE inside chpst; the program must not inherit that.
+    let d = tmpdir();
+    let sigign = |out: &str| u64::from_str_radix(out.trim().strip_prefix("SigIgn:\t").unwrap(), 16).unwrap();
+    let direct = sigign(&run(Command::new("grep").args(["^SigIgn", "/proc/self/status"])).1);
+    assert_eq!(direct & 0x1000, 0, "the test itself must start programs with SIGPIPE default");
+    let (code, out, _) = chpst(d.path(), &["grep", "^SigIgn", "/proc/self/status"]);
+    assert_eq!((code, sigign(&out)), (0, direct));
+    // But a SIGPIPE ignored by the caller stays ignored.
+    let script = format!("trap '' PIPE; {} grep ^SigIgn /proc/self/status", bin("chpst").display());
+    let (code, out, _) = run(Command::new("sh").args(["-c", &script]));
+    assert_eq!((code, sigign(&out)), (0, direct | 0x1000));
+}
+
 /// (pid, session id) of the program, read from its /proc/self/stat.
 fn pid_and_sid(stat: &str) -> (String, String) {
     let after = &stat[stat.rfind(')').unwrap() + 2..];
@@ -607,6 +622,8 @@ fn same_results_as_debians_chpst_and_personalities() {
         &["chpst", "-u", "nobody", "-l", "lockfile", "true"],
         &["chpst", "-L", "lockfile", "sh", "-c", "echo locked"],
         &["chpst", "sh", "-c", "exit 3"],
+        &["chpst", "grep", "^Sig[IB]", "/proc/self/status"],
+        &["softlimit", "-o", "20", "grep", "^Sig[IB]", "/proc/self/status"],
         &["envdir"],
         &["envdir", "env"],
         &["envdir", "env", "env"],

@@ -21,7 +21,7 @@ pub fn run(prog: &[u8], argv: &[Vec<u8>], edits: &Edits) -> io::Error {
     let envp_ptrs = pointers(&envp);
     let mut saved = 0;
     let mut last = libc::ENOENT;
-    crate::restore_closed_std_fds();
+    crate::restore_start_state();
     for path in &candidates {
         let Ok(path) = CString::new(path.as_slice()) else { continue };
         // SAFETY: path, argv and envp are NUL-terminated arrays of valid C
