@@ -665,3 +665,25 @@ fn same_results_as_debians_chpst_and_personalities() {
     assert_eq!(code, 100);
     assert!(err.starts_with("chpst: illegal option -- C\n"));
 }
+
+#[test]
+fn the_install_script_creates_working_personality_links() {
+    let d = tmpdir();
+    let bindir = d.path().join("usr/bin");
+    fs::create_dir_all(&bindir).unwrap();
+    fs::copy(bin("chpst"), bindir.join("chpst")).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/chpst/install-personalities.sh");
+    let (code, _, err) = run(Command::new(&script).arg("/usr/bin").env("DESTDIR", d.path()));
+    assert_eq!((code, err.as_str()), (0, ""));
+    for name in ["envdir", "envuidgid", "pgrphack", "setuidgid", "setlock", "softlimit"] {
+        assert_eq!(fs::read_link(bindir.join(name)).unwrap(), Path::new("chpst"), "{name}");
+    }
+    let (code, out, _) = run(Command::new(bindir.join("envuidgid")).args(["nobody", "sh", "-c", "echo $UID"]));
+    assert_eq!((code, out.as_str()), (0, "65534\n"));
+    // Hard links on request, and a missing chpst is refused.
+    let (code, _, _) = run(Command::new(&script).arg("/usr/bin").env("DESTDIR", d.path()).env("LINK", "hard"));
+    assert_eq!(code, 0);
+    assert!(!fs::symlink_metadata(bindir.join("setlock")).unwrap().file_type().is_symlink());
+    let (code, _, err) = run(Command::new(&script).arg("/nowhere").env("DESTDIR", d.path()));
+    assert_eq!(code, 111, "{err}");
+}
