@@ -215,6 +215,20 @@ mod tests {
     }
 
     #[test]
+    fn verification_rejects_ids_that_were_not_applied() {
+        // Nothing was changed in this process, so every check must fail.
+        // SAFETY: getuid/getgid have no preconditions.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let f = verify(&Ids { uid, gids: vec![gid.wrapping_add(1)] }, false).unwrap_err();
+        assert_eq!(f.text, b"unable to setgid: ids did not change as requested");
+        let f = verify(&Ids { uid: uid.wrapping_add(1), gids: vec![gid] }, false).unwrap_err();
+        assert!(
+            f.text == b"unable to setgroups: ids did not change as requested"
+                || f.text == b"unable to setuid: ids did not change as requested"
+        );
+    }
+
+    #[test]
     fn at_most_sixty_numeric_groups() {
         let sixty = vec!["7"; 60].join(":");
         assert_eq!(parse_numeric(format!("1:{sixty}").as_bytes()).map(|i| i.gids.len()), Some(60));
