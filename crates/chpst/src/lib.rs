@@ -21,7 +21,6 @@
 //! or the program cannot be run; otherwise the program's own.
 
 use std::io;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use unix::getopt::{Getopt, Opt};
 use unix::msg::{self, Label};
@@ -65,46 +64,10 @@ impl Fatal {
     }
 }
 
-/// What Rust's runtime changes before `main` and an exec would pass on:
-/// it opens /dev/null on closed standard descriptors (runit's chpst passes
-/// them on closed, and `-0` on a closed stdin is an error), and it ignores
-/// SIGPIPE (an ignored signal stays ignored in the program). The state at
-/// start is recorded by an `.init_array` constructor, which the C runtime
-/// runs before Rust's, and restored right before exec.
-///
-/// Bits 0..=2: descriptor N was closed; bit 3: SIGPIPE was ignored.
-static AT_START: AtomicU8 = AtomicU8::new(0);
-const SIGPIPE_IGNORED: u8 = 1 << 3;
-
-extern "C" fn record_start_state() {
-    let mut state = 0;
-    for fd in 0..3 {
-        // SAFETY: F_GETFD on a descriptor number has no memory-safety
-        // preconditions.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-            state |= 1 << fd;
-        }
-    }
-    // SAFETY: querying (not changing) a disposition into a zeroed sigaction.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        if libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN {
-            state |= SIGPIPE_IGNORED;
-        }
-    }
-    AT_START.store(state, Ordering::Relaxed);
-}
-
-#[used]
-#[link_section = ".init_array"]
-static RECORD_START_STATE: extern "C" fn() = record_start_state;
-
-/// Whether standard descriptor `fd` was closed when chpst started.
-pub(crate) fn closed_at_start(fd: i32) -> bool {
-    (0..3).contains(&fd) && AT_START.load(Ordering::Relaxed) & (1 << fd) != 0
-}
-
-/// Puts back what the runtime changed (see [`AT_START`]), right before exec.
+/// Puts back what Rust's runtime changed before `main` (see
+/// `unix::startup`), right before exec: closed standard descriptors are
+/// closed again (runit's chpst passes them on closed, and `-0` on a closed
+/// stdin is an error) and SIGPIPE gets its original disposition.
 pub(crate) fn restore_start_state() {
     for fd in 0..3 {
         if closed_at_start(fd) {
@@ -112,11 +75,10 @@ pub(crate) fn restore_start_state() {
             unsafe { libc::close(fd) };
         }
     }
-    if AT_START.load(Ordering::Relaxed) & SIGPIPE_IGNORED == 0 {
-        // SAFETY: resetting a disposition to its default.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    }
+    unix::startup::restore_sigpipe();
 }
+
+pub(crate) use unix::startup::closed_at_start;
 
 /// Every message, whatever the personality, is labelled `chpst`.
 pub(crate) fn label() -> Label {
