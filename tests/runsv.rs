@@ -79,6 +79,22 @@ fn starts_run_and_writes_files_with_runits_modes() {
 }
 
 #[test]
+fn services_start_with_sigpipe_at_its_default() {
+    // Rust's runtime ignores SIGPIPE in runsv; the service must not inherit that.
+    let svc = ServiceDir::new(LONG);
+    let _p = start_runsv(&svc);
+    svc.wait_stat("supervise", "run");
+    let pid = svc.status("supervise").unwrap().pid;
+    let ignored = || {
+        let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let hex = s.lines().find(|l| l.starts_with("SigIgn:")).unwrap().split_whitespace().nth(1).unwrap().to_string();
+        u64::from_str_radix(&hex, 16).unwrap()
+    };
+    wait_for("exec'd", || fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default().starts_with(b"sleep"));
+    assert_eq!(ignored() & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE ignored in the service");
+}
+
+#[test]
 fn golden_status_bytes_in_each_state() {
     let svc = ServiceDir::new("trap '' TERM; while :; do sleep 0.1; done");
     let _p = start_runsv(&svc);

@@ -7,7 +7,6 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -63,9 +62,17 @@ pub fn wait_for_within(what: &str, limit: Duration, mut cond: impl FnMut() -> bo
 }
 
 /// Writes an executable shell script.
+///
+/// The file is written by a child process (`install`), never by this
+/// multi-threaded test process: a descriptor open for writing here could be
+/// inherited by a sibling test's fork and make the later exec fail with
+/// "text busy" (ETXTBSY).
 pub fn script(path: &Path, body: &str) {
-    fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    let tmp = path.with_extension("script-source");
+    fs::write(&tmp, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let st = Command::new("install").arg("-m755").arg(&tmp).arg(path).status().unwrap();
+    assert!(st.success(), "install {}", path.display());
+    fs::remove_file(&tmp).unwrap();
 }
 
 /// A service directory in a temporary directory (removed on drop).

@@ -211,6 +211,7 @@ impl ChildSpec {
                 libc::signal(s, libc::SIG_DFL);
                 libc::sigdelset(&mut mask, s);
             }
+            crate::startup::restore_sigpipe();
             if !self.keep_mask {
                 libc::sigemptyset(&mut mask);
             }
