@@ -422,6 +422,26 @@ fn dash_p_makes_each_runsv_a_session_leader() {
 }
 
 #[test]
+fn services_start_with_sigpipe_at_its_default() {
+    // runsv is a Rust program (its runtime ignores SIGPIPE); what matters is
+    // that the service gets SIGPIPE as runsvdir found it, which it can only
+    // if runsvdir hands it to runsv that way.
+    let mut s = Scan::new();
+    s.link("a");
+    s.start(&["-P"], &[]);
+    s.wait_run("a");
+    let pid = fs::read_to_string(s.sd.join("a/supervise/pid")).unwrap().trim().to_string();
+    // "run" is written at fork: wait for the exec.
+    wait_for("the service to exec sleep", || {
+        fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default() == "sleep\n"
+    });
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ign = status.lines().find_map(|l| l.strip_prefix("SigIgn:")).unwrap().trim();
+    let ign = u64::from_str_radix(ign, 16).unwrap();
+    assert_eq!(ign & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE ignored in the service: {status}");
+}
+
+#[test]
 fn a_double_dash_is_skipped_and_sigalrm_is_harmless() {
     let mut s = Scan::new();
     s.link("a");

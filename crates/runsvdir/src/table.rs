@@ -328,9 +328,9 @@ impl Table {
         let spawned = unix::proc::ChildSpec::new(b"runsv", &[b"runsv", name], &fail).and_then(|mut spec| {
             spec.search_path = self.search.clone();
             spec.setsid = self.setsid;
-            // Ours are caught (and SIGPIPE is ignored by the Rust runtime):
-            // runsv starts with every one at its default.
-            spec.default_signals = vec![libc::SIGHUP, libc::SIGTERM, libc::SIGCHLD, libc::SIGALRM, libc::SIGPIPE];
+            // The signals we catch go back to their defaults (SIGPIPE is
+            // restored by ChildSpec to how runsvdir found it).
+            spec.default_signals = vec![libc::SIGHUP, libc::SIGTERM, libc::SIGCHLD, libc::SIGALRM];
             spec.fail_code = 100;
             spec.spawn()
         });
