@@ -39,6 +39,9 @@ struct Ns {
     console_text: Vec<u8>,
     proc: Option<Proc>,
     started: Instant,
+    /// Mount the etc directory itself on `/etc/runit` (and point
+    /// `RUNIT_RS_ETC` there), so runit's messages name upstream's paths.
+    etc_on_etc_runit: bool,
 }
 
 impl Ns {
@@ -51,7 +54,7 @@ impl Ns {
         unix::fifo::mkfifo(&fifo, 0o600).unwrap();
         let console = fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
         fs::write(tmp.path().join("etc/nosync"), "").unwrap();
-        Ns { tmp, console, console_text: Vec::new(), proc: None, started: Instant::now() }
+        Ns { tmp, console, console_text: Vec::new(), proc: None, started: Instant::now(), etc_on_etc_runit: false }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -79,10 +82,10 @@ impl Ns {
         let mut cmd = Command::new("unshare");
         cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", WRAPPER, "sh"])
             .arg(self.path("console"))
-            .arg(self.path("empty"))
+            .arg(if self.etc_on_etc_runit { self.etc("") } else { self.path("empty") })
             .arg(sbin_runit.map(|p| p.as_os_str().to_owned()).unwrap_or_default())
             .arg(program)
-            .env("RUNIT_RS_ETC", self.etc(""))
+            .env("RUNIT_RS_ETC", if self.etc_on_etc_runit { PathBuf::from("/etc/runit") } else { self.etc("") })
             .env("LOG", self.path("log"))
             .env_remove("RUNIT_RS_CONTAINER")
             .stdin(Stdio::null())
@@ -259,6 +262,27 @@ fn stage_1_exiting_100_skips_stage_2_and_a_missing_stage_3_counts_as_done() {
             format!("- runit: enter stage: {e}/3"),
             format!("- runit: fatal: unable to start child: {e}/3: file does not exist"),
             format!("- runit: leave stage: {e}/3"),
+        ]
+    );
+    assert_eq!(ns.log("order"), "", "stage 2 must not run");
+}
+
+#[test]
+fn stage_1_killed_by_a_signal_also_skips_stage_2() {
+    let mut ns = Ns::new();
+    ns.stage("1", "kill -9 $$").stage("2", "echo 2 >> \"$LOG/order\"");
+    ns.start(Mode::Machine, &[]);
+    let st = ns.wait_exit(util::DEADLINE);
+    assert!(powered_off(st), "{st:?}");
+    let e = ns.etc_str();
+    let got = runit_lines(&ns.console());
+    assert_eq!(
+        got[1..5],
+        [
+            format!("- runit: enter stage: {e}/1"),
+            format!("- runit: warning: child crashed: {e}/1"),
+            format!("- runit: leave stage: {e}/1"),
+            "- runit: warning: skipping stage 2...".to_string(),
         ]
     );
     assert_eq!(ns.log("order"), "", "stage 2 must not run");
@@ -491,4 +515,32 @@ fn runit_init_as_pid_1_execs_runit() {
     assert_eq!(st.code(), Some(0), "{st:?}\n{}", ns.stderr());
     assert_eq!(ns.log("order"), "2\n");
     assert!(ns.stderr().starts_with("- runit: $Id: runit-rs 0.1.0 $: booting.\n"), "{}", ns.stderr());
+}
+
+/// Runs one scenario under a runit binary with the stages mounted on
+/// `/etc/runit`; returns the console lines after the `$Id` line.
+fn transcript(runit: &Path, stages: &[(&str, &str)]) -> Vec<String> {
+    let mut ns = Ns::new();
+    ns.etc_on_etc_runit = true;
+    for (name, body) in stages {
+        ns.stage(name, body);
+    }
+    ns.start_program(runit, Mode::Machine, &[], None);
+    let st = ns.wait_exit(util::DEADLINE);
+    assert!(powered_off(st), "{st:?}");
+    let lines = runit_lines(&ns.console());
+    assert!(lines[0].starts_with("- runit: $Id: ") && lines[0].ends_with(" $: booting."), "{lines:?}");
+    lines[1..].to_vec()
+}
+
+#[test]
+fn machine_mode_messages_match_debians_runit_side_by_side() {
+    let scenarios: [&[(&str, &str)]; 2] =
+        [&[("1", "exit 3"), ("2", "exit 5"), ("3", "exit 1")], &[("1", "exit 100"), ("2", "echo never")]];
+    for stages in scenarios {
+        let ours = transcript(&bin("runit"), stages);
+        let debians = transcript(&util::debian("runit"), stages);
+        assert_eq!(ours, debians);
+        assert!(ours.len() >= 7, "{ours:?}");
+    }
 }
