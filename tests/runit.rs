@@ -418,7 +418,10 @@ fn sigterm_in_a_container_stops_stage_2_runs_stage_3_and_exits_0_within_the_grac
             "- runit: halt: exit 0.".to_string(),
         ]
     );
-    assert_eq!(got[1], "- runit: container mode, grace period 5.000s.", "detected from the PID namespace");
+    assert_eq!(
+        got[1], "- runit: container mode (pid namespace), grace period 5.000s.",
+        "detected from the PID namespace"
+    );
     assert_eq!(ns.console(), "", "container mode keeps the inherited stdio");
 }
 

@@ -68,7 +68,7 @@ pub fn main() -> ! {
         std::process::exit(111);
     }
     let initial_ns = config::initial_pid_namespace();
-    let (container, _) = config::container_mode(
+    let (container, reason) = config::container_mode(
         config::env_bytes(config::CONTAINER_VAR).as_deref(),
         initial_ns,
         config::container_markers,
@@ -98,7 +98,12 @@ pub fn main() -> ! {
     info(&[id.as_bytes(), b": booting."]);
     if let Some(c) = &container {
         let grace = format!("{}.{:03}s", c.grace.as_secs(), c.grace.subsec_millis());
-        info(&[b"container mode, grace period ", grace.as_bytes(), b"."]);
+        let why: &[u8] = match reason {
+            config::ContainerReason::Forced => b"RUNIT_RS_CONTAINER=1",
+            config::ContainerReason::Namespace => b"pid namespace",
+            config::ContainerReason::Markers => b"container markers",
+        };
+        info(&[b"container mode (", why, b"), grace period ", grace.as_bytes(), b"."]);
     }
     let mut init = Init {
         paths,
