@@ -547,3 +547,138 @@ fn machine_mode_messages_match_debians_runit_side_by_side() {
         assert!(ours.len() >= 7, "{ours:?}");
     }
 }
+
+#[test]
+fn sigint_runs_the_ctrlaltdel_script_which_arms_stopit() {
+    let mut ns = Ns::new();
+    let stopit = ns.etc("stopit");
+    ns.stage("2", "trap 'exit 0' TERM\ntouch \"$LOG/up\"\nwhile :; do sleep 0.1; done")
+        .stage("ctrlaltdel", &format!("echo cad >> \"$LOG/order\"\n: > {0}\nchmod 100 {0}", stopit.display()))
+        .stage("3", "echo 3 >> \"$LOG/order\"");
+    ns.start(Mode::Machine, &[]);
+    wait_for("stage 2 up", || ns.path("log/up").exists());
+    ns.signal_pid1(libc::SIGINT);
+    let st = ns.wait_exit(util::DEADLINE);
+    assert!(powered_off(st), "{st:?}");
+    assert_eq!(ns.log("order"), "cad\n3\n");
+    let e = ns.etc_str();
+    let got = runit_lines(&ns.console());
+    let i = got.iter().position(|l| l == "- runit: ctrl-alt-del request...").expect("request line");
+    assert_eq!(
+        got[i..i + 5],
+        [
+            "- runit: ctrl-alt-del request...".to_string(),
+            format!("- runit: enter stage: {e}/ctrlaltdel"),
+            format!("- runit: leave stage: {e}/ctrlaltdel"),
+            format!("- runit: leave stage: {e}/2"),
+            format!("- runit: enter stage: {e}/3"),
+        ]
+    );
+}
+
+#[test]
+fn a_stage_2_ignoring_term_after_sigcont_is_killed_after_5_seconds() {
+    let mut ns = Ns::new();
+    ns.stage("2", "trap '' TERM\ntouch \"$LOG/up\"\nwhile :; do sleep 0.1; done");
+    ns.start(Mode::Machine, &[]);
+    wait_for("stage 2 up", || ns.path("log/up").exists());
+    fs::write(ns.etc("stopit"), "").unwrap();
+    fs::set_permissions(ns.etc("stopit"), fs::Permissions::from_mode(0o100)).unwrap();
+    let asked = Instant::now();
+    ns.signal_pid1(libc::SIGCONT);
+    let st = ns.wait_exit(Duration::from_secs(30));
+    assert!(powered_off(st), "{st:?}");
+    let took = asked.elapsed();
+    assert!(took >= Duration::from_millis(4900) && took < Duration::from_secs(10), "{took:?}");
+    let e = ns.etc_str();
+    let got = runit_lines(&ns.console());
+    assert!(
+        got.windows(2).any(|w| w
+            == [
+                "- runit: warning: stage 2 not terminated, sending sigkill...".to_string(),
+                format!("- runit: leave stage: {e}/2")
+            ]),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn in_machine_mode_sigterm_stays_pending_and_does_nothing() {
+    let mut ns = Ns::new();
+    ns.stage("2", "trap 'exit 0' TERM\ntouch \"$LOG/up\"\nwhile :; do sleep 0.1; done");
+    ns.start(Mode::Machine, &[]);
+    wait_for("stage 2 up", || ns.path("log/up").exists());
+    let pid1 = ns.pid1();
+    ns.signal_pid1(libc::SIGTERM);
+    // The kernel shows it blocked and pending (bit 15 of ShdPnd or SigPnd).
+    let pending = || {
+        let s = fs::read_to_string(format!("/proc/{pid1}/status")).unwrap_or_default();
+        s.lines().filter(|l| l.starts_with("ShdPnd:") || l.starts_with("SigPnd:")).any(|l| {
+            u64::from_str_radix(l.split_whitespace().nth(1).unwrap_or("0"), 16).unwrap_or(0)
+                & (1 << (libc::SIGTERM - 1))
+                != 0
+        })
+    };
+    wait_for("SIGTERM pending in runit", pending);
+    // Stage 2 is still there and nothing was logged; then shut down properly.
+    assert_eq!(children_of(pid1).len(), 1);
+    let leave2 = format!("- runit: leave stage: {}/2", ns.etc_str());
+    assert!(!ns.console().contains(&leave2), "{}", ns.console());
+    fs::write(ns.etc("stopit"), "").unwrap();
+    fs::set_permissions(ns.etc("stopit"), fs::Permissions::from_mode(0o100)).unwrap();
+    ns.signal_pid1(libc::SIGCONT);
+    let st = ns.wait_exit(util::DEADLINE);
+    assert!(powered_off(st), "{st:?}");
+}
+
+#[test]
+fn in_a_container_a_stage_2_ignoring_term_is_killed_at_half_the_grace_period() {
+    let mut ns = Ns::new();
+    ns.stage("2", "trap '' TERM\ntouch \"$LOG/up\"\nwhile :; do sleep 0.1; done")
+        .stage("3", "echo 3 >> \"$LOG/order\"");
+    ns.start(Mode::Container, &[("RUNIT_RS_GRACE", "2")]);
+    wait_for("stage 2 up", || ns.path("log/up").exists());
+    let asked = Instant::now();
+    ns.signal_pid1(libc::SIGTERM);
+    let st = ns.wait_exit(util::DEADLINE);
+    let took = asked.elapsed();
+    assert_eq!(st.code(), Some(0), "{st:?}\n{}", ns.stderr());
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_millis(2500), "{took:?}");
+    assert_eq!(ns.log("order"), "3\n", "stage 3 still ran");
+    let e = ns.etc_str();
+    let got = runit_lines(&ns.stderr());
+    assert!(
+        got.windows(3).any(|w| w
+            == [
+                "- runit: warning: stage 2 not terminated, sending sigkill...".to_string(),
+                format!("- runit: leave stage: {e}/2"),
+                format!("- runit: enter stage: {e}/3"),
+            ]),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn in_a_container_sigterm_during_stage_1_stops_it_and_skips_stage_2() {
+    let mut ns = Ns::new();
+    ns.stage("1", "trap 'echo term1 >> \"$LOG/order\"; exit 0' TERM\ntouch \"$LOG/up\"\nwhile :; do sleep 0.1; done")
+        .stage("2", "echo 2 >> \"$LOG/order\"")
+        .stage("3", "echo 3 >> \"$LOG/order\"");
+    ns.start(Mode::Container, &[]);
+    wait_for("stage 1 up", || ns.path("log/up").exists());
+    ns.signal_pid1(libc::SIGTERM);
+    let st = ns.wait_exit(util::DEADLINE);
+    assert_eq!(st.code(), Some(0), "{st:?}\n{}", ns.stderr());
+    assert_eq!(ns.log("order"), "term1\n3\n");
+    let e = ns.etc_str();
+    let got = runit_lines(&ns.stderr());
+    assert!(
+        got.windows(3).any(|w| w
+            == [
+                format!("- runit: leave stage: {e}/1"),
+                "- runit: warning: skipping stage 2...".to_string(),
+                format!("- runit: enter stage: {e}/3"),
+            ]),
+        "{got:?}"
+    );
+}
