@@ -296,30 +296,10 @@ impl Init {
     /// Forks stage `st`, retrying every 5 s while fork fails.
     fn spawn_stage(&mut self, st: usize) -> libc::pid_t {
         let path = self.stage_path(st);
-        let mut stage = match spawn::Stage::new(&path) {
-            Ok(s) => s,
-            Err(e) => {
-                // A NUL byte in a build-time path: nothing to run.
-                warn_err(&[b"unable to start child: ", &path, b": "], &e, true);
-                return self.spawn_true();
-            }
-        };
+        let mut stage = spawn::Stage::new(&path);
         stage.console = st == 0 && self.container.is_none();
         stage.setsid = st != 0;
         self.spawn_retrying(&stage, &path)
-    }
-
-    fn spawn_true(&mut self) -> libc::pid_t {
-        // SAFETY: fork; the child only calls _exit.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            // SAFETY: in the child.
-            unsafe { libc::_exit(0) };
-        }
-        if pid > 0 {
-            self.children.push(pid);
-        }
-        pid
     }
 
     fn spawn_retrying(&mut self, stage: &spawn::Stage, path: &[u8]) -> libc::pid_t {
@@ -532,7 +512,7 @@ impl Init {
     fn ctrlaltdel(&mut self) {
         info(&[b"ctrl-alt-del request..."]);
         let path = path_bytes(&self.paths.ctrlaltdel).to_vec();
-        let Ok(stage) = spawn::Stage::new(&path) else { return };
+        let stage = spawn::Stage::new(&path);
         let pid = self.spawn_retrying(&stage, &path);
         let ws = loop {
             if let Some(ws) = self.take_exit(pid) {

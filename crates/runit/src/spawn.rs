@@ -25,18 +25,20 @@ pub struct Stage {
 }
 
 impl Stage {
-    /// Prepares `path`; fails only for a path containing a NUL byte.
-    pub fn new(path: &[u8]) -> io::Result<Stage> {
-        let cpath = CString::new(path).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    /// Prepares `path`. A path with a NUL byte (impossible from the
+    /// environment) becomes the empty path, whose exec fails like a missing
+    /// stage's.
+    pub fn new(path: &[u8]) -> Stage {
+        let cpath = CString::new(path).unwrap_or_default();
         let line = |parts: &[&[u8]]| parts.concat();
-        Ok(Stage {
+        Stage {
             path: cpath,
             enter: line(&[crate::INFO, b"enter stage: ", path, b"\n"]),
             fail: line(&[crate::FATAL, b"unable to start child: ", path, b": "]),
             console_warn: line(&[crate::WARNING, b"unable to open /dev/console: "]),
             console: false,
             setsid: false,
-        })
+        }
     }
 
     /// Forks the child; returns its pid.
