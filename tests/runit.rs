@@ -436,7 +436,7 @@ fn a_process_that_ignores_term_is_killed_at_the_grace_deadline() {
     let st = ns.wait_exit(util::DEADLINE);
     let took = asked.elapsed();
     assert_eq!(st.code(), Some(0), "{st:?}\n{}", ns.stderr());
-    assert!(took >= Duration::from_millis(2800) && took < Duration::from_millis(4500), "{took:?}");
+    assert!(took >= Duration::from_millis(2800) && took < Duration::from_millis(5500), "{took:?}");
     let got = runit_lines(&ns.stderr());
     let n = got.len();
     assert_eq!(
@@ -643,7 +643,7 @@ fn in_a_container_a_stage_2_ignoring_term_is_killed_at_half_the_grace_period() {
     let st = ns.wait_exit(util::DEADLINE);
     let took = asked.elapsed();
     assert_eq!(st.code(), Some(0), "{st:?}\n{}", ns.stderr());
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_millis(2500), "{took:?}");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_millis(3000), "{took:?}");
     assert_eq!(ns.log("order"), "3\n", "stage 3 still ran");
     let e = ns.etc_str();
     let got = runit_lines(&ns.stderr());
