@@ -220,7 +220,13 @@ pub fn start_runsv(svc: &ServiceDir) -> Proc {
 /// Starts the given runsv binary (ours or Debian's) on a service directory.
 pub fn start_runsv_with(runsv: &Path, svc: &ServiceDir) -> Proc {
     let err = fs::File::create(svc.scratch().join("runsv.stderr")).unwrap();
-    Proc::spawn(Command::new(runsv).arg(&svc.path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err))
+    Proc::spawn(
+        Command::new(runsv)
+            .arg(&svc.path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err),
+    )
 }
 
 /// What a runsv started by [`start_runsv`] has written to stderr so far.
