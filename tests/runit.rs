@@ -42,6 +42,8 @@ struct Ns {
     /// Mount the etc directory itself on `/etc/runit` (and point
     /// `RUNIT_RS_ETC` there), so runit's messages name upstream's paths.
     etc_on_etc_runit: bool,
+    /// A command line the program is started through (e.g. `setpriv ...`).
+    prefix: Vec<String>,
 }
 
 impl Ns {
@@ -54,7 +56,15 @@ impl Ns {
         unix::fifo::mkfifo(&fifo, 0o600).unwrap();
         let console = fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
         fs::write(tmp.path().join("etc/nosync"), "").unwrap();
-        Ns { tmp, console, console_text: Vec::new(), proc: None, started: Instant::now(), etc_on_etc_runit: false }
+        Ns {
+            tmp,
+            console,
+            console_text: Vec::new(),
+            proc: None,
+            started: Instant::now(),
+            etc_on_etc_runit: false,
+            prefix: Vec::new(),
+        }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -84,6 +94,7 @@ impl Ns {
             .arg(self.path("console"))
             .arg(if self.etc_on_etc_runit { self.etc("") } else { self.path("empty") })
             .arg(sbin_runit.map(|p| p.as_os_str().to_owned()).unwrap_or_default())
+            .args(&self.prefix)
             .arg(program)
             .env("RUNIT_RS_ETC", if self.etc_on_etc_runit { PathBuf::from("/etc/runit") } else { self.etc("") })
             .env("LOG", self.path("log"))
@@ -680,5 +691,29 @@ fn in_a_container_sigterm_during_stage_1_stops_it_and_skips_stage_2() {
                 format!("- runit: enter stage: {e}/3"),
             ]),
         "{got:?}"
+    );
+}
+
+#[test]
+fn when_reboot_is_refused_runit_halts_and_exits_instead_of_hanging() {
+    // Without CAP_SYS_BOOT (docker's default) reboot() fails; upstream runit
+    // would pause forever. Not being the machine's init, ours exits 0.
+    let mut ns = Ns::new();
+    ns.prefix = ["setpriv", "--bounding-set", "-sys_boot"].map(String::from).to_vec();
+    ns.stage("2", "echo 2 >> \"$LOG/order\"");
+    ns.start(Mode::Machine, &[]);
+    let st = ns.wait_exit(util::DEADLINE);
+    assert_eq!(st.code(), Some(0), "{st:?}");
+    assert_eq!(ns.log("order"), "2\n");
+    let got = runit_lines(&ns.console());
+    let n = got.len();
+    assert_eq!(
+        got[n - 4..],
+        [
+            "- runit: sending KILL signal to all processes...",
+            "- runit: power off...",
+            "- runit: system halt.",
+            "- runit: halt: exit 0.",
+        ]
     );
 }
