@@ -255,6 +255,19 @@ fn stages_1_2_3_run_in_order_then_everything_is_killed_and_the_machine_powers_of
 }
 
 #[test]
+fn stages_start_with_sigpipe_at_its_default() {
+    // Rust's runtime ignores SIGPIPE in runit itself; a stage inheriting
+    // that would pass it on to every service.
+    let mut ns = Ns::new();
+    ns.stage("1", "grep '^SigIgn' /proc/self/status > \"$LOG/sigign\"");
+    ns.start(Mode::Machine, &[]);
+    ns.wait_exit(util::DEADLINE);
+    let line = ns.log("sigign");
+    let mask = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(mask & (1 << (libc::SIGPIPE - 1)), 0, "{line}");
+}
+
+#[test]
 fn stage_1_exiting_100_skips_stage_2_and_a_missing_stage_3_counts_as_done() {
     let mut ns = Ns::new();
     ns.stage("1", "exit 100").stage("2", "echo 2 >> \"$LOG/order\"");

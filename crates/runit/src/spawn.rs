@@ -80,6 +80,9 @@ impl Stage {
             for s in RESET {
                 libc::signal(s, libc::SIG_DFL);
             }
+            // Rust's runtime ignored SIGPIPE in runit; stages (and so every
+            // service) must not inherit that.
+            unix::startup::restore_sigpipe();
             unix::msg::write_all_fd(2, &self.enter);
             extern "C" {
                 static environ: *const *const libc::c_char;
