@@ -326,6 +326,29 @@ fn a_link_made_just_before_its_target_is_started_when_the_target_appears() {
 }
 
 #[test]
+fn an_idle_runsvdir_does_not_wake_up() {
+    // runit wakes every 5 s to stat DIR; with the watch in place we sleep
+    // until something happens. Counted over 6 s (runit: at least one).
+    let mut s = Scan::new();
+    s.link("a");
+    let log = format!("log: {}", ".".repeat(20));
+    s.start(&["-P"], &[&log]);
+    s.wait_run("a");
+    let switches = |pid: i32| -> u64 {
+        let st = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        st.lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .map(|l| l.rsplit('\t').next().unwrap().trim().parse::<u64>().unwrap())
+            .sum()
+    };
+    // Let the start-up settle: runsv's own writes to the title pipe.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = switches(s.pid());
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(switches(s.pid()) - before, 0, "runsvdir woke up while nothing changed");
+}
+
+#[test]
 fn a_killed_runsv_is_restarted_promptly() {
     let mut s = Scan::new();
     s.link("svc");
