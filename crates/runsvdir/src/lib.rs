@@ -19,6 +19,21 @@
 //!
 //! The modules: [`table`] (the services and the scan), [`watch`]
 //! (inotify), [`title`] (the LOG area).
+//!
+//! # Differences from runit
+//!
+//! - Timers run on the monotonic clock, so the wall clock going back never
+//!   stalls a scan and `time warp: resetting time stamp.` is never printed.
+//! - A new entry made with `mkdir`, or one that newly fails to stat, is
+//!   looked at again a second later (see [`table`]); runit's equivalent is
+//!   its one-second sleep when DIR changed within the current second.
+//! - SIGALRM scans at once (as Debian's does) without writing Debian's
+//!   `.forced-rescan` marker.
+//! - The LOG area is rewritten through `/proc/self/mem`; without `/proc`
+//!   the messages are still read from the pipe but not shown.
+//! - Changes that inotify does not report (e.g. on some network file
+//!   systems) wait for the next event: with a working watch there is no
+//!   periodic poll.
 
 pub mod table;
 pub mod title;
