@@ -427,6 +427,48 @@ fn term_exits_0_and_leaves_every_runsv_running() {
 }
 
 #[test]
+fn as_pid_1_term_stops_every_service_before_exiting() {
+    // A container's entrypoint: runsvdir is PID 1 of a PID namespace
+    // (`unshare --kill-child` takes the namespace down with the guard).
+    let mut s = Scan::new();
+    for name in ["a", "b"] {
+        let dir = s.service(name);
+        util::script(
+            &dir.join("run"),
+            &format!("trap 'echo stopped > ../../{name}.stopped; exit 0' TERM\nwhile :; do sleep 1 & wait $!; done"),
+        );
+        symlink(&dir, s.sd.join(name)).unwrap();
+    }
+    let err = fs::File::create(s.path("stderr")).unwrap();
+    let mut unshare = Proc::spawn(
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .arg(runsvdir())
+            .arg(&s.sd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err),
+    );
+    s.wait_run("a");
+    s.wait_run("b");
+    let mut pid1 = None;
+    wait_for("the namespace's PID 1", || {
+        pid1 = fs::read_to_string(format!("/proc/{}/task/{}/children", unshare.pid(), unshare.pid()))
+            .ok()
+            .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse::<i32>().ok()));
+        pid1.is_some()
+    });
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(pid1.unwrap(), libc::SIGTERM) };
+    assert_eq!(unshare.wait_exit().code(), Some(0), "stderr: {}", s.stderr());
+    // Each service got TERM from its runsv (not the kernel's SIGKILL).
+    for name in ["a", "b"] {
+        assert_eq!(fs::read_to_string(s.path(&format!("{name}.stopped"))).unwrap_or_default(), "stopped\n");
+        assert_eq!(s.stat(name), "down\n");
+    }
+}
+
+#[test]
 fn dash_p_makes_each_runsv_a_session_leader() {
     let mut s = Scan::new();
     s.link("a");

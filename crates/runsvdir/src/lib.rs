@@ -6,7 +6,8 @@
 //! Entries are known by the device and inode of their target, so renaming
 //! an entry keeps its runsv while repointing a symlink replaces it; an
 //! entry that disappears gets its runsv sent SIGTERM. SIGHUP stops every
-//! runsv and exits 111; SIGTERM exits 0 at once and leaves them running.
+//! runsv and exits 111; SIGTERM exits 0 at once and leaves them running
+//! (except as PID 1, see below).
 //! The optional LOG argument becomes a status area in the process title
 //! ([`title`]).
 //!
@@ -27,6 +28,11 @@
 //! - A new entry made with `mkdir`, or one that newly fails to stat, is
 //!   looked at again a second later (see [`table`]); runit's equivalent is
 //!   its one-second sleep when DIR changed within the current second.
+//! - As PID 1 (a container's entrypoint), SIGTERM first stops every runsv
+//!   (SIGTERM, so each stops its service and log) and waits for them, at
+//!   most [`PID1_GRACE`], then exits 0. runit exits at once, and the kernel
+//!   then SIGKILLs every process of the container: no service gets to
+//!   stop cleanly, no `finish` runs. Outside PID 1, SIGTERM is runit's.
 //! - SIGALRM scans at once (as Debian's does) without writing Debian's
 //!   `.forced-rescan` marker.
 //! - The LOG area is rewritten through `/proc/self/mem`; without `/proc`
@@ -48,6 +54,10 @@ use unix::msg::Label;
 
 /// How often the LOG area gets a `.` so old messages scroll away.
 const DOT_EVERY: Duration = Duration::from_secs(900);
+
+/// As PID 1, how long SIGTERM waits for the runsv processes to finish
+/// (container engines usually SIGKILL 10 s after SIGTERM).
+pub const PID1_GRACE: Duration = Duration::from_secs(9);
 
 /// Entry point of the `runsvdir` program.
 pub fn main() -> ! {
@@ -164,7 +174,12 @@ fn run(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, mut log: Op
         }
         for sig in signals.drain() {
             match sig {
-                libc::SIGTERM => std::process::exit(0),
+                libc::SIGTERM => {
+                    if std::process::id() == 1 {
+                        stop_all(table, signals, Instant::now() + PID1_GRACE);
+                    }
+                    std::process::exit(0)
+                }
                 libc::SIGHUP => {
                     table.term_all();
                     std::process::exit(111)
@@ -173,6 +188,18 @@ fn run(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, mut log: Op
                 _ => {}
             }
         }
+    }
+}
+
+/// SIGTERM to every runsv, then waits until they have all exited or
+/// `deadline` passes, reaping them (and any orphan) as they go.
+fn stop_all(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, deadline: Instant) {
+    table.term_all();
+    table.forget_all();
+    while table.reap_stopping() && Instant::now() < deadline {
+        let mut fds = [unix::poll::readable(signals.fd())];
+        let _ = unix::poll::poll_until(&mut fds, Some(deadline));
+        signals.drain();
     }
 }
 

@@ -366,6 +366,22 @@ impl Table {
         }
     }
 
+    /// Forgets every service (so nothing is restarted); their runsv pids
+    /// are kept for [`Table::reap_stopping`].
+    pub fn forget_all(&mut self) {
+        self.svcs.clear();
+        self.scan_at = None;
+        self.next_poll = None;
+    }
+
+    /// Reaps what has exited; whether some runsv is still running.
+    pub fn reap_stopping(&mut self) -> bool {
+        while let Some((pid, _)) = unix::proc::reap_one() {
+            self.pids.remove(&pid);
+        }
+        !self.pids.is_empty()
+    }
+
     /// SIGHUP: SIGTERM to every runsv.
     pub fn term_all(&self) {
         for &pid in self.pids.keys() {
