@@ -430,7 +430,7 @@ fn term_exits_0_and_leaves_every_runsv_running() {
 fn as_pid_1_term_stops_every_service_before_exiting() {
     // A container's entrypoint: runsvdir is PID 1 of a PID namespace
     // (`unshare --kill-child` takes the namespace down with the guard).
-    let mut s = Scan::new();
+    let s = Scan::new();
     for name in ["a", "b"] {
         let dir = s.service(name);
         util::script(
