@@ -106,3 +106,25 @@ fn usage_without_an_argument() {
     let (code, _, err) = util::run(&mut Command::new(util::bin("runsvchdir")));
     assert_eq!((code, err), (1, format!("usage: {} dir\n\n", util::bin("runsvchdir").display())));
 }
+
+#[test]
+fn a_current_that_is_a_directory_becomes_previous() {
+    let tmp = setup();
+    fs::remove_file(tmp.path().join("current")).unwrap();
+    fs::create_dir(tmp.path().join("current")).unwrap();
+    fs::write(tmp.path().join("current/marker"), "").unwrap();
+    let (code, out, _) = chdir_to(tmp.path(), "single");
+    assert_eq!((code, out.as_str()), (0, "runsvchdir: single: now current.\n"));
+    assert_eq!(link(tmp.path().join("current")), "single");
+    assert!(tmp.path().join("previous/marker").exists());
+}
+
+#[test]
+fn a_stale_current_new_is_replaced() {
+    let tmp = setup();
+    symlink("nowhere", tmp.path().join("current.new")).unwrap();
+    let (code, _, _) = chdir_to(tmp.path(), "single");
+    assert_eq!(code, 0);
+    assert_eq!(link(tmp.path().join("current")), "single");
+    assert!(fs::symlink_metadata(tmp.path().join("current.new")).is_err());
+}
