@@ -435,7 +435,10 @@ fn as_pid_1_term_stops_every_service_before_exiting() {
         let dir = s.service(name);
         util::script(
             &dir.join("run"),
-            &format!("trap 'echo stopped > ../../{name}.stopped; exit 0' TERM\nwhile :; do sleep 1 & wait $!; done"),
+            &format!(
+                "trap 'echo stopped > ../../{name}.stopped; exit 0' TERM\n: > ../../{name}.trapped\n\
+                 while :; do sleep 1 & wait $!; done"
+            ),
         );
         symlink(&dir, s.sd.join(name)).unwrap();
     }
@@ -449,8 +452,10 @@ fn as_pid_1_term_stops_every_service_before_exiting() {
             .stdout(Stdio::null())
             .stderr(err),
     );
-    s.wait_run("a");
-    s.wait_run("b");
+    // "run" is written at fork: wait until each shell has set its trap.
+    for name in ["a", "b"] {
+        wait_for(&format!("{name} to set its trap"), || s.path(&format!("{name}.trapped")).exists());
+    }
     let mut pid1 = None;
     wait_for("the namespace's PID 1", || {
         pid1 = fs::read_to_string(format!("/proc/{}/task/{}/children", unshare.pid(), unshare.pid()))
