@@ -150,7 +150,20 @@ impl Drop for Scan {
     fn drop(&mut self) {
         // runsv processes in their own sessions (-P) are outside the
         // runsvdir's process group: stop them and their services first.
+        // runsvdir is frozen meanwhile, or it would restart a killed runsv
+        // in a new session that the group kill of util::Proc cannot reach.
         if let Some(p) = &self.runsvdir {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(p.pid(), libc::SIGSTOP) };
+            let stopped = || {
+                fs::read_to_string(format!("/proc/{}/stat", p.pid()))
+                    .map(|st| st.rsplit(')').next().is_some_and(|r| !r.starts_with(" S") && !r.starts_with(" R")))
+                    .unwrap_or(true)
+            };
+            let end = Instant::now() + util::DEADLINE;
+            while !stopped() && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(5));
+            }
             for (pid, _) in runsv_children(p.pid()) {
                 // SAFETY: kill has no memory-safety preconditions.
                 unsafe {
