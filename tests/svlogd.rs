@@ -731,7 +731,23 @@ fn output_matches_debians_svlogd_on_the_same_input() {
         (&["-tt", "-l", "100", "-b", "150"], "s5000\nn100\n-*q*\n+*x*\npP \n"),
         (&["-r", "_", "-l", "300", "-b", "400"], "s250\nn5\n"),
         (&["-R", "abc", "-l", "200", "-b", "300"], "s3000\nn100\n"),
+        // A prefix longer than the buffer: runit's oversized-put path.
+        (&["-l", "20", "-b", "30"], &"s2000\nn100\np0123456789012345678901234567890123456789:\n"),
     ];
+    // Very long lines (past runit's 8192-byte direct writes), cut by size.
+    let mut long_input = Vec::new();
+    for i in 0..40usize {
+        long_input.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, (i * 2777) % 20_000));
+        long_input.push(b'\n');
+    }
+    for (args, config) in [(&["-l", "1000", "-b", "2000"][..], "s5000\nn0\n"), (&["-tt"][..], "s30000\nn0\n")] {
+        let t = scratch();
+        let ours = logdir(t.path(), "ours", Some(config));
+        let theirs = logdir(t.path(), "theirs", Some(config));
+        assert_eq!(run_ours(args, &[&ours], &long_input, t.path()).0, 0);
+        assert_eq!(run_prog(&debian_svlogd, args, &[&theirs], &long_input, t.path().join("debian.stderr")).0, 0);
+        assert_eq!(file_sizes(&ours), file_sizes(&theirs), "{args:?} {config:?}");
+    }
     for (args, config) in cases {
         let t = scratch();
         let ours = logdir(t.path(), "ours", Some(config));

@@ -380,7 +380,8 @@ impl Svlogd {
             if unix::poll::ready(&fds[1]) {
                 self.sh.drain_signals();
             }
-            if !unix::poll::ready(&fds[0]) {
+            // POLLNVAL too: a closed stdin then fails the read, as in runit.
+            if fds[0].revents == 0 {
                 continue;
             }
             match sys::read(0, &mut buf) {
