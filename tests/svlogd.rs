@@ -732,7 +732,7 @@ fn output_matches_debians_svlogd_on_the_same_input() {
         (&["-r", "_", "-l", "300", "-b", "400"], "s250\nn5\n"),
         (&["-R", "abc", "-l", "200", "-b", "300"], "s3000\nn100\n"),
         // A prefix longer than the buffer: runit's oversized-put path.
-        (&["-l", "20", "-b", "30"], &"s2000\nn100\np0123456789012345678901234567890123456789:\n"),
+        (&["-l", "20", "-b", "30"], "s2000\nn100\np0123456789012345678901234567890123456789:\n"),
     ];
     // Very long lines (past runit's 8192-byte direct writes), cut by size.
     let mut long_input = Vec::new();
