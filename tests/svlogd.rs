@@ -355,6 +355,42 @@ fn failing_processor_is_restarted_on_the_same_file() {
     assert_eq!(read(&files[0]), &input[..30]);
 }
 
+#[test]
+fn a_processor_killed_by_a_signal_counts_as_success_like_runit() {
+    let t = scratch();
+    let d = logdir(t.path(), "log", Some("s30\n!cat; kill -9 $$\n"));
+    let input = numbered(2, 0);
+    let (code, err) = run_ours(&[], &[&d], input.as_bytes(), t.path());
+    assert_eq!(code, 0);
+    assert!(!err.contains("processor failed"), "{err}");
+    let files = rotated(&d);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].to_string_lossy().ends_with(".s"));
+    assert_eq!(read(&files[0]), &input[..30]);
+}
+
+#[test]
+fn a_processor_running_across_hup_is_still_finished() {
+    let t = scratch();
+    let gate = t.path().join("gate");
+    let cfg = format!("s30\n!while [ ! -e {g} ]; do sleep 0.05; done; cat\n", g = gate.display());
+    let d = logdir(t.path(), "log", Some(&cfg));
+    let mut l = Logger::ours(&["-v"], &[&d], t.path());
+    let input = numbered(2, 0);
+    l.send(input.as_bytes());
+    l.wait_stderr("processing: ");
+    l.proc.signal(libc::SIGHUP);
+    l.wait_stderr("append: ");
+    fs::write(&gate, "").unwrap();
+    l.wait_stderr("processed: ");
+    let (code, _) = l.finish();
+    assert_eq!(code, 0);
+    let files = rotated(&d);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].to_string_lossy().ends_with(".s"));
+    assert_eq!(read(&files[0]), &input[..30]);
+}
+
 // ----- patterns, stderr, lengths --------------------------------------------
 
 #[test]
@@ -590,6 +626,22 @@ fn udp_forwarding_sends_cut_lines_and_u_only_skips_current() {
     let n = sock.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"P:ab\n");
     assert_eq!(read(&d.join("current")), "");
+}
+
+#[test]
+fn a_failed_udp_send_is_recorded_in_current_as_debian_does() {
+    let t = scratch();
+    // Broadcast without SO_BROADCAST: sendto fails (EACCES) every time.
+    let ours = logdir(t.path(), "ours", Some("u255.255.255.255:9\n"));
+    let theirs = logdir(t.path(), "theirs", Some("u255.255.255.255:9\n"));
+    let input = b"hello\nworld\n";
+    assert_eq!(run_ours(&["-l", "3"], &[&ours], input, t.path()).0, 0);
+    let (code, _) = run_prog(&debian("svlogd"), &["-l", "3"], &[&theirs], input, t.path().join("debian.stderr"));
+    assert_eq!(code, 0);
+    let want =
+        "warning: failure sending through udp: hel...\nhello\nwarning: failure sending through udp: wor...\nworld\n";
+    assert_eq!(read(&ours.join("current")), want);
+    assert_eq!(read(&theirs.join("current")), want);
 }
 
 // ----- full disk ------------------------------------------------------------
