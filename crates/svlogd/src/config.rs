@@ -4,13 +4,6 @@
 //! verbatim, is its argument. Numbers are read as leading decimal digits
 //! (none reads as 0, overflow wraps), so `s 100` disables size rotation.
 
-/// One pattern line: its directive (`+`, `-`, `e`, `E`) and the pattern.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Inst {
-    pub op: u8,
-    pub pattern: Vec<u8>,
-}
-
 /// A UDP target: IPv4 address and port (network order is applied on send).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Udp {
@@ -34,7 +27,10 @@ pub struct Config {
     pub udp: Udp,
     pub udp_only: bool,
     pub prefix: Vec<u8>,
-    pub insts: Vec<Inst>,
+    /// The pattern lines (`+`, `-`, `e`, `E`), stored as runit stores them:
+    /// each whole line (directive first) followed by a NUL. See
+    /// [`crate::pattern`] for why the layout matters.
+    pub insts: Vec<u8>,
 }
 
 impl Default for Config {
@@ -102,7 +98,10 @@ pub fn parse(data: &[u8], cfg: &mut Config) -> Vec<Vec<u8>> {
         let arg = line.get(1..).unwrap_or(&[]);
         let arg = &arg[..arg.iter().position(|&b| b == 0).unwrap_or(arg.len())];
         match line.first().copied() {
-            Some(op @ (b'+' | b'-' | b'e' | b'E')) => cfg.insts.push(Inst { op, pattern: arg.to_vec() }),
+            Some(b'+' | b'-' | b'e' | b'E') => {
+                cfg.insts.extend_from_slice(line);
+                cfg.insts.push(0);
+            }
             Some(b's') => {
                 let (v, n) = scan_ulong(arg);
                 cfg.size_max = match arg.get(n) {
@@ -175,9 +174,7 @@ mod tests {
     #[test]
     fn patterns_keep_their_order_and_unknown_lines_are_ignored() {
         let (c, _) = parsed(b"# comment\n\n-*\nx junk\n+*warn*\ne*\n");
-        let ops: Vec<u8> = c.insts.iter().map(|i| i.op).collect();
-        assert_eq!(ops, b"-+e");
-        assert_eq!(c.insts[1].pattern, b"*warn*");
+        assert_eq!(c.insts, b"-*\0+*warn*\0e*\0");
     }
 
     #[test]
@@ -204,6 +201,6 @@ mod tests {
         let (c, _) = parsed(b"s100\n+");
         assert!(c.insts.is_empty());
         let (c, _) = parsed(b"s100\n+\n");
-        assert_eq!(c.insts.len(), 1);
+        assert_eq!(c.insts, b"+\0");
     }
 }

@@ -135,6 +135,10 @@ struct Svlogd {
     partial: Partial,
     scratch: Vec<u8>,
     packet: Vec<u8>,
+    /// runit's line buffer as patterns see it: this line's first `len`
+    /// bytes over what earlier lines left there (see `pattern`).
+    linebuf: Vec<u8>,
+    patterns: bool,
 }
 
 /// runit's replacement of unprintable and listed bytes.
@@ -151,6 +155,7 @@ impl Svlogd {
                 ok = true;
             }
         }
+        self.patterns = self.dirs.iter().any(|d| !d.cfg.insts.is_empty());
         if !ok {
             self.sh.flush_err();
             unix::msg::line(&[b"svlogd: fatal: no functional log directories."]);
@@ -160,11 +165,21 @@ impl Svlogd {
 
     /// The first `len` bytes of a line are known: select and route it.
     fn emit_head(&mut self, stamp_from_partial: bool, head: &[u8], long: bool) {
-        let Svlogd { sh, dirs, stamp, partial, packet, .. } = self;
+        let Svlogd { sh, dirs, stamp, partial, packet, linebuf, patterns, linemax, .. } = self;
         let stamp: &[u8] = if stamp_from_partial { &partial.stamp } else { stamp };
+        let mut stale = 0;
+        if *patterns {
+            if linebuf.len() < head.len() {
+                linebuf.resize(head.len(), 0);
+            }
+            linebuf[..head.len()].copy_from_slice(head);
+            if head.len() < *linemax {
+                stale = linebuf.get(head.len()).copied().unwrap_or(0);
+            }
+        }
         for d in dirs.iter_mut().filter(|d| d.is_open()) {
             if !d.cfg.insts.is_empty() {
-                d.select(head);
+                d.select(head, stale);
             }
             if d.sel_err {
                 sh.err.extend_from_slice(stamp);
@@ -448,6 +463,8 @@ pub fn main() -> ! {
         partial: Partial { active: false, stamp: Vec::new(), head: Vec::new(), committed: false },
         scratch: Vec::new(),
         packet: Vec::new(),
+        linebuf: Vec::new(),
+        patterns: false,
     };
     s.reopen_all();
     s.run();

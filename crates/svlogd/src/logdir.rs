@@ -180,7 +180,8 @@ impl Logdir {
             }
         }
         if self.cfg.t_max != 0 {
-            self.trotate = Some(Instant::now() + Duration::from_secs(self.cfg.t_max));
+            // A deadline past what the clock can represent means never.
+            self.trotate = Instant::now().checked_add(Duration::from_secs(self.cfg.t_max));
         }
 
         let fresh = match sys::stat_at(fd, b"current") {
@@ -441,7 +442,7 @@ impl Logdir {
         self.fnsave = self.unused_name(suffix);
         let now = Instant::now();
         if self.cfg.t_max != 0 && self.trotate.is_none_or(|t| t <= now) {
-            self.trotate = Some(now + Duration::from_secs(self.cfg.t_max));
+            self.trotate = now.checked_add(Duration::from_secs(self.cfg.t_max));
         }
         if self.size == 0 {
             return;
@@ -587,18 +588,23 @@ impl Logdir {
     // ----- per line ---------------------------------------------------------
 
     /// Applies the patterns to the (replaced) first `len` bytes of a line.
-    pub fn select(&mut self, head: &[u8]) {
+    pub fn select(&mut self, head: &[u8], stale: u8) {
         self.sel_log = true;
         self.sel_err = false;
-        for i in &self.cfg.insts {
-            if pattern::matches(&i.pattern, head) {
-                match i.op {
+        // Walk the stored lines as runit does: directive, pattern, NUL.
+        let insts = &self.cfg.insts;
+        let mut i = 0;
+        while i < insts.len() {
+            let op = insts[i];
+            if matches!(op, b'+' | b'-' | b'e' | b'E') && pattern::matches_at(insts, i + 1, head, stale) {
+                match op {
                     b'+' => self.sel_log = true,
                     b'-' => self.sel_log = false,
                     b'e' => self.sel_err = true,
                     _ => self.sel_err = false,
                 }
             }
+            i += insts[i..].iter().position(|&b| b == 0).unwrap_or(insts.len() - i) + 1;
         }
     }
 

@@ -8,23 +8,36 @@
 //! - `+c` needs at least one `c` here and swallows all of them; if the input
 //!   ends while swallowing, the pattern matches whatever follows (runit's
 //!   behaviour, kept on purpose).
+//!
+//! One more runit detail is kept so that the same config selects the same
+//! lines: when `+c` meets the end of the text, runit compares `c` with the
+//! byte just past the text in its line buffer, which still holds that byte
+//! of an earlier, longer line. The caller passes it as `stale` (0 if none).
 
-/// Whether `pattern` matches `text` under runit's rules.
-pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
-    let mut p = 0;
+/// Whether the pattern starting at `insts[at]` matches `text` under runit's
+/// rules. `insts` is the directory's pattern storage (see
+/// [`crate::config::Config::insts`]): a pattern ends at a NUL, but a `+` just
+/// before that NUL reads on into the next line's bytes, exactly as runit's
+/// matcher does. Past the storage the pattern reads as NUL. `stale` is the
+/// byte after `text` in runit's line buffer.
+pub fn matches_at(insts: &[u8], at: usize, text: &[u8], stale: u8) -> bool {
+    let pat = |k: usize| insts.get(k).copied().unwrap_or(0);
+    let mut p = at;
     let mut s = 0;
     loop {
-        let Some(&c) = pattern.get(p) else {
-            return s == text.len();
-        };
+        let c = pat(p);
         p += 1;
+        if c == 0 {
+            return s == text.len();
+        }
         match c {
             b'*' => {
                 // The byte after the star is not consumed here: the next round
                 // matches it (or treats it as an operator) as usual.
-                let Some(&stop) = pattern.get(p) else {
+                let stop = pat(p);
+                if stop == 0 {
                     return true;
-                };
+                }
                 loop {
                     if s == text.len() {
                         return false;
@@ -36,11 +49,10 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
                 }
             }
             b'+' => {
-                let Some(&rep) = pattern.get(p) else {
-                    return false;
-                };
+                let rep = pat(p);
                 p += 1;
-                if s == text.len() || text[s] != rep {
+                let next = if s == text.len() { stale } else { text[s] };
+                if next != rep {
                     return false;
                 }
                 loop {
@@ -63,9 +75,18 @@ pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
     }
 }
 
+/// [`matches_at`] for a single pattern.
+pub fn matches(pattern: &[u8], text: &[u8], stale: u8) -> bool {
+    let mut buf = pattern.to_vec();
+    buf.push(0);
+    matches_at(&buf, 0, text, stale)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    fn matches(p: &[u8], t: &[u8]) -> bool {
+        super::matches(p, t, 0)
+    }
 
     #[test]
     fn literal_patterns_must_cover_the_whole_line() {
@@ -95,6 +116,21 @@ mod tests {
         assert!(!matches(b"plus: +ab", b"plus: b"));
         // Input ending inside the run matches whatever the pattern still has.
         assert!(matches(b"+ab", b"aaa"));
-        assert!(!matches(b"x+", b"x"));
+        assert!(!super::matches(b"x+", b"x", b'q'));
+    }
+
+    #[test]
+    fn plus_at_the_end_of_the_text_sees_the_stale_byte() {
+        assert!(!super::matches(b"+ab", b"", 0));
+        assert!(super::matches(b"+ab", b"", b'a'));
+        assert!(super::matches(b"x+ab", b"x", b'a'));
+    }
+
+    #[test]
+    fn a_plus_before_the_end_reads_on_into_the_next_pattern_line() {
+        // "a+" then NUL: the run is of NUL bytes; a text of "a" ends there
+        // (stale byte 0), which runit takes as a match.
+        assert!(super::matches_at(b"a+\0-x\0", 0, b"a", 0));
+        assert!(!super::matches_at(b"a+\0-x\0", 0, b"a", b'q'));
     }
 }
