@@ -52,7 +52,10 @@ impl Child {
         // SAFETY: all calls below are async-signal-safe and get valid
         // pointers to memory prepared before the fork.
         unsafe {
-            for s in [libc::SIGTERM, libc::SIGALRM, libc::SIGHUP] {
+            // SIGPIPE too: Rust's runtime ignores it, and an ignored signal
+            // would stay ignored in the shell (runit's processors get the
+            // default).
+            for s in [libc::SIGTERM, libc::SIGALRM, libc::SIGHUP, libc::SIGPIPE] {
                 libc::signal(s, libc::SIG_DFL);
             }
             let mut set: libc::sigset_t = std::mem::zeroed();
