@@ -291,6 +291,33 @@ fn size_rotation_keeps_n_files_with_runits_names_and_modes() {
 }
 
 #[test]
+fn each_rotation_prunes_one_oldest_file_and_processor_leftovers() {
+    let t = scratch();
+    let d = logdir(t.path(), "log", Some("s30\nn2\n"));
+    // An excess made by hand: five old files and a processor leftover.
+    for n in ["1.s", "2.u", "3.s", "4.s", "5.s", "6.t"] {
+        fs::write(d.join(format!("@40000000000000000000000{n}")), "old\n").unwrap();
+    }
+    let (code, _) = run_ours(&[], &[&d], numbered(2, 0).as_bytes(), t.path());
+    assert_eq!(code, 0);
+    let names: Vec<String> =
+        rotated(&d).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    // One rotation (46 bytes, s30): the oldest (a `.u` counts too) and the
+    // `.t` leftover are gone, the rest of the excess stays.
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(
+        &names[..4],
+        [
+            "@400000000000000000000002.u",
+            "@400000000000000000000003.s",
+            "@400000000000000000000004.s",
+            "@400000000000000000000005.s"
+        ]
+    );
+    assert!(is_rotated_name(&names[4], 's'));
+}
+
+#[test]
 fn size_below_line_length_cuts_lines_at_exactly_size_bytes() {
     let t = scratch();
     let d = logdir(t.path(), "log", Some("s50\nn0\n"));
