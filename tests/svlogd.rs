@@ -511,6 +511,26 @@ fn hup_rereads_config_and_appends_to_current() {
 }
 
 #[test]
+fn hup_with_no_usable_directory_left_is_fatal() {
+    let t = scratch();
+    let d = logdir(t.path(), "log", None);
+    let mut l = Logger::ours(&[], &[&d], t.path());
+    l.send(b"x\n");
+    wait_for("line", || read(&d.join("current")) == "x\n");
+    fs::remove_dir_all(&d).unwrap();
+    l.proc.signal(libc::SIGHUP);
+    let st = l.proc.wait_exit();
+    assert_eq!(st.code(), Some(111));
+    assert_eq!(
+        l.stderr(),
+        format!(
+            "svlogd: warning: unable to open log directory: {}: file does not exist\nsvlogd: fatal: no functional log directories.\n",
+            d.display()
+        )
+    );
+}
+
+#[test]
 fn term_writes_every_line_read_and_exits_zero() {
     let t = scratch();
     let d = logdir(t.path(), "log", None);
