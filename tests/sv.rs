@@ -5,7 +5,8 @@
 //! `ok` and `control` FIFOs are held open by the test itself and whose
 //! `status` record the test writes byte by byte. That makes every status
 //! variant reproducible and lets the test read back exactly which letters
-//! sv wrote. The waits, kills, `./check` scripts and interop cases run
+//! sv wrote (the fake answers each command by replacing `status` with the
+//! same record, as runsv would with an updated one). The waits, kills, `./check` scripts and interop cases run
 //! against a real runsv.
 
 mod util;
@@ -15,6 +16,8 @@ use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use util::{debian, run, wait_for, Proc, ServiceDir};
 
@@ -44,6 +47,11 @@ fn sv_env(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, Stri
 /// `a` equals `b` except that numbers followed by `s` (the seconds field)
 /// may differ by at most one: the clock can tick between two readings.
 fn same_modulo_seconds(a: &str, b: &str) -> bool {
+    same_within(a, b, 1)
+}
+
+/// `a` equals `b` except for seconds fields differing by at most `slack`.
+fn same_within(a: &str, b: &str, slack: u64) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let (mut i, mut j) = (0, 0);
     let digits = |s: &[u8], k: usize| s[k..].iter().take_while(|c| c.is_ascii_digit()).count();
@@ -52,7 +60,7 @@ fn same_modulo_seconds(a: &str, b: &str) -> bool {
         if da > 0 && db > 0 && a.get(i + da) == Some(&b's') && b.get(j + db) == Some(&b's') {
             let na: u64 = std::str::from_utf8(&a[i..i + da]).unwrap().parse().unwrap_or(u64::MAX);
             let nb: u64 = std::str::from_utf8(&b[j..j + db]).unwrap().parse().unwrap_or(u64::MAX);
-            if na.abs_diff(nb) > 1 {
+            if na.abs_diff(nb) > slack {
                 return false;
             }
             i += da;
@@ -118,16 +126,67 @@ fn open_reader(p: &Path) -> File {
     OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(p).unwrap()
 }
 
+/// The fake's end of a `control` FIFO: the letters read so far.
+struct Control {
+    fifo: File,
+    got: Vec<u8>,
+}
+
+impl Control {
+    /// Moves whatever is in the FIFO into `got`; returns how many bytes.
+    fn drain(&mut self) -> usize {
+        let mut buf = [0u8; 64];
+        let mut total = 0;
+        while let Ok(n) = self.fifo.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            self.got.extend_from_slice(&buf[..n]);
+            total += n;
+        }
+        total
+    }
+}
+
 /// Service directories under one temporary directory, each with a
 /// `supervise/` whose FIFOs the test holds open (so sv sees a live runsv).
+/// Like runsv, the fake answers every command by replacing `status`
+/// (with the same record), from a thread per service.
 struct Fake {
     tmp: tempfile::TempDir,
     held: Vec<(PathBuf, File)>,
+    controls: Vec<(PathBuf, Arc<Mutex<Control>>)>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Replaces `supervise/status` by itself, as runsv's `.new` + `rename`.
+fn ack(sup: &Path) {
+    if let Ok(b) = fs::read(sup.join("status")) {
+        if fs::write(sup.join("status.new"), b).is_ok() {
+            let _ = fs::rename(sup.join("status.new"), sup.join("status"));
+        }
+    }
 }
 
 impl Fake {
     fn new() -> Fake {
-        Fake { tmp: tempfile::Builder::new().prefix("runit-rs-sv").tempdir().unwrap(), held: Vec::new() }
+        Fake {
+            tmp: tempfile::Builder::new().prefix("runit-rs-sv").tempdir().unwrap(),
+            held: Vec::new(),
+            controls: Vec::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+            threads: Vec::new(),
+        }
     }
 
     fn root(&self) -> &Path {
@@ -144,14 +203,32 @@ impl Fake {
         let sup = self.path(name).join("supervise");
         fs::create_dir_all(&sup).unwrap();
         for f in ["ok", "control"] {
-            let p = sup.join(f);
-            unix::fifo::mkfifo(&p, 0o600).unwrap();
-            if live {
-                let r = open_reader(&p);
-                self.held.push((p, r));
-            }
+            unix::fifo::mkfifo(&sup.join(f), 0o600).unwrap();
         }
         self.record(name, rec);
+        if live {
+            let ok = sup.join("ok");
+            let r = open_reader(&ok);
+            self.held.push((ok, r));
+            // Read and write, so that the FIFO never reports a hang-up.
+            let p = sup.join("control");
+            let fifo = OpenOptions::new().read(true).write(true).custom_flags(libc::O_NONBLOCK).open(&p).unwrap();
+            let ctl = Arc::new(Mutex::new(Control { fifo, got: Vec::new() }));
+            self.controls.push((p, Arc::clone(&ctl)));
+            let stop = Arc::clone(&self.stop);
+            self.threads.push(std::thread::spawn(move || {
+                use std::os::fd::AsRawFd;
+                let fd = ctl.lock().unwrap().fifo.as_raw_fd();
+                while !stop.load(Ordering::SeqCst) {
+                    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                    // SAFETY: one valid pollfd.
+                    unsafe { libc::poll(&mut pfd, 1, 20) };
+                    if ctl.lock().unwrap().drain() > 0 {
+                        ack(&sup);
+                    }
+                }
+            }));
+        }
         self
     }
 
@@ -178,16 +255,10 @@ impl Fake {
     /// Everything written to `NAME/supervise/control` so far.
     fn letters(&mut self, name: &str) -> String {
         let p = self.path(name).join("supervise/control");
-        let (_, f) = self.held.iter_mut().find(|(q, _)| *q == p).expect("a live control FIFO");
-        let mut v = Vec::new();
-        let mut buf = [0u8; 64];
-        while let Ok(n) = f.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            v.extend_from_slice(&buf[..n]);
-        }
-        String::from_utf8(v).unwrap()
+        let (_, ctl) = self.controls.iter().find(|(q, _)| *q == p).expect("a live control FIFO");
+        let mut c = ctl.lock().unwrap();
+        c.drain();
+        String::from_utf8(std::mem::take(&mut c.got)).unwrap()
     }
 
     fn sv(&self, args: &[&str]) -> (i32, String, String) {
@@ -590,19 +661,19 @@ fn a_timeout_that_finds_runsv_gone_prints_the_fail_line_and_an_empty_line() {
     ] {
         let mut f = Fake::new();
         // A future stamp so that `t` gets as far as running ./check.
-        f.live("svc", Rec { age: -100, want: b'd', ..RUN });
-        // The `ok` reader is a separate process that ./check kills on its
-        // second run, i.e. in the round where the timeout is reported.
+        f.sup("svc", Rec { age: -100, want: b'd', ..RUN }, false);
+        // The `ok` reader is a separate process that ./check kills. This
+        // fake does not answer the letters, so the first check happens in
+        // the round where the timeout (-w 0) is reported.
         let ok = f.path("svc/supervise/ok");
         let held = OpenOptions::new().read(true).write(true).open(&ok).unwrap();
         let mut reader = Proc::spawn(Command::new("sleep").arg("1000").stdin(held));
-        f.held.retain(|(p, _)| *p != ok);
+        let control = f.path("svc/supervise/control");
+        let mute = OpenOptions::new().read(true).write(true).open(&control).unwrap();
+        f.held.push((control, mute));
         let pid = reader.pid();
-        let body = format!(
-            "if [ -e ran-once ]; then kill -9 {pid}; \
-             while [ -e /proc/{pid} ] && ! grep -q ') Z' /proc/{pid}/stat; do :; done; \
-             else touch ran-once; fi; exit 1"
-        );
+        let body =
+            format!("kill -9 {pid}; while [ -e /proc/{pid} ] && ! grep -q ') Z' /proc/{pid}/stat; do :; done; exit 1");
         util::script(&f.path("svc/check"), &body);
         let got = f.sv(&["-w", "0", word, "./svc"]);
         assert_transcript(&got, code, out, "");
@@ -859,7 +930,14 @@ fn fleet_tool_patterns_hold_for_run_down_finish_paused_and_log_lines() {
 
 /// A service that ignores TERM (so stops time out), with an optional log.
 fn stubborn() -> ServiceDir {
-    ServiceDir::new("trap '' TERM\nexec sleep 100000")
+    ServiceDir::new("trap '' TERM\ntouch trapped\nexec sleep 100000")
+}
+
+/// Starts runsv on a [`stubborn`] service and waits until TERM is ignored.
+fn start_stubborn(runsv: &Path, svc: &ServiceDir) -> Proc {
+    let p = start(runsv, svc);
+    wait_for("./run to ignore TERM", || svc.join("trapped").exists());
+    p
 }
 
 fn sleeper() -> ServiceDir {
@@ -880,7 +958,7 @@ fn runsv_binaries() -> Vec<PathBuf> {
 fn a_stop_that_times_out_prints_timeout_and_force_stop_kills() {
     for runsv in runsv_binaries() {
         let svc = stubborn();
-        let _r = start(&runsv, &svc);
+        let _r = start_stubborn(&runsv, &svc);
         let dir = svc.scratch();
         let pid = svc.status("supervise").unwrap().pid;
         let t = Instant::now();
@@ -1027,7 +1105,7 @@ fn our_sv_and_debians_agree_on_a_service_run_by_a_real_runsv() {
     for runsv in runsv_binaries() {
         let svc = stubborn();
         svc.script("log/run", "exec cat >/dev/null");
-        let _r = start(&runsv, &svc);
+        let _r = start_stubborn(&runsv, &svc);
         wait_for("the log service to run", || svc.status("log/supervise").map(|s| s.state == 1).unwrap_or(false));
         let dir = svc.scratch();
         assert_same(dir, &[], &["status", "./svc"]);
@@ -1037,7 +1115,8 @@ fn our_sv_and_debians_agree_on_a_service_run_by_a_real_runsv() {
         assert_same(dir, &[], &["-v", "cont", "./svc"]);
         // the stop times out for both (TERM is ignored)
         let (theirs, ours) = both(dir, &[], &["-w", "1", "down", "./svc"], 0);
-        assert!(theirs.0 == ours.0 && same_modulo_seconds(&theirs.1, &ours.1), "{theirs:?} {ours:?}");
+        // (ours runs after theirs has waited, so its seconds are larger)
+        assert!(theirs.0 == ours.0 && same_within(&theirs.1, &ours.1, 3), "{theirs:?} {ours:?}");
         assert_same(dir, &[], &["status", "./svc"]);
         let pid = svc.status("supervise").unwrap().pid;
         svc.control("supervise", "k");
@@ -1076,5 +1155,22 @@ fn a_dangling_status_link_is_a_warning_in_every_phase() {
         assert_eq!(code, 1, "{args:?}");
         assert_eq!(out, "warning: ./svc: unable to open supervise/status: file does not exist\n", "{args:?}");
         assert_eq!(err, "");
+    }
+}
+
+#[test]
+fn a_restart_right_after_a_start_reports_the_new_pid() {
+    // runit's first check can read the record from before the command and,
+    // within the same second as the last start, print `ok:` with the old
+    // pid. Here the first check waits for runsv to answer the letters.
+    for runsv in runsv_binaries() {
+        let svc = sleeper();
+        let _r = start(&runsv, &svc);
+        let old = svc.status("supervise").unwrap().pid;
+        let (code, out, err) = sv_in(svc.scratch(), &["-w", "5", "restart", "./svc"]);
+        let new = svc.status("supervise").unwrap().pid;
+        assert_ne!(new, old);
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert!(out.starts_with(&format!("ok: run: ./svc: (pid {new}) ")), "{out:?} (old pid {old})");
     }
 }

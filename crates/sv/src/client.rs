@@ -9,7 +9,7 @@
 use crate::checkscript;
 use crate::render::{status_text, Record};
 use crate::watch::{self, Watcher};
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
@@ -22,6 +22,10 @@ use unix::errtext;
 /// How often pending services are re-evaluated when no event arrives:
 /// covers `./check` scripts and systems without inotify.
 pub const FALLBACK: Duration = Duration::from_millis(100);
+
+/// How long to wait for runsv to answer letters before checking anyway:
+/// longer than the second runsv pauses after a service exited quickly.
+pub const ACK_PATIENCE: Duration = Duration::from_millis(1200);
 
 /// Exit codes outside the counted failures.
 pub mod code {
@@ -56,6 +60,36 @@ pub struct Client {
     rec: Record,
     out: Vec<u8>,
     curdir: File,
+    /// inotify, when the command waits and the system has it.
+    watcher: Option<Watcher>,
+}
+
+/// A service the wait phase still has to see reach its state.
+#[derive(Debug)]
+pub struct Pending {
+    /// As typed.
+    pub name: Vec<u8>,
+    /// Its `supervise/` watch.
+    pub wd: Option<i32>,
+    /// Letters were written that runsv answers with a new `status`, and
+    /// that answer has not been seen yet.
+    pub unacked: bool,
+    /// Until when to wait for that answer before looking anyway.
+    ack_by: Instant,
+    dirty: bool,
+    done: bool,
+}
+
+impl Pending {
+    pub fn new(name: Vec<u8>, wd: Option<i32>, sent: Option<&[u8]>) -> Pending {
+        let sent = if wd.is_some() { sent.unwrap_or_default() } else { b"" };
+        let unacked = sent.first().is_some_and(|c| b"duxopct".contains(c));
+        // runsv rewrites `status` on every `d u x o p c` (at the latest
+        // after its one-second pause following a quick exit); a lone `t`
+        // is answered only when a process is running.
+        let patience = if sent.iter().any(|c| b"duxopc".contains(c)) { ACK_PATIENCE } else { FALLBACK };
+        Pending { name, wd, unacked, ack_by: Instant::now() + patience, dirty: false, done: false }
+    }
 }
 
 fn chdir(p: &[u8]) -> io::Result<()> {
@@ -63,7 +97,15 @@ fn chdir(p: &[u8]) -> io::Result<()> {
 }
 
 impl Client {
-    pub fn new(lsb: bool, svdir: Vec<u8>, acts: Vec<u8>, tstart: u64, started: Instant, curdir: File) -> Client {
+    pub fn new(
+        lsb: bool,
+        svdir: Vec<u8>,
+        acts: Vec<u8>,
+        tstart: u64,
+        started: Instant,
+        curdir: File,
+        watch: bool,
+    ) -> Client {
         Client {
             lsb,
             svdir,
@@ -77,6 +119,7 @@ impl Client {
             rec: Record::default(),
             out: Vec::new(),
             curdir,
+            watcher: if watch { Watcher::new() } else { None },
         }
     }
 
@@ -366,6 +409,13 @@ impl Client {
         }
     }
 
+    /// Starts watching `supervise/` of the current directory's service
+    /// (before anything is sent, so that runsv's answer cannot be missed).
+    pub fn watch_here(&self) -> Option<i32> {
+        let w = self.watcher.as_ref()?;
+        w.add(c"supervise").ok()
+    }
+
     /// The wait phase over the services still pending after the first one.
     ///
     /// runit re-checks everything every 420 ms. Here each pending service's
@@ -374,24 +424,23 @@ impl Client {
     /// timeout rule is runit's: a service times out at the first check
     /// where the time elapsed since sv started (taken as 0 on the first
     /// round, as in runit) is greater than `wait` seconds.
-    pub fn wait_phase(&mut self, names: Vec<Vec<u8>>, kill: bool, wait: u64) {
-        struct Pending {
-            name: Vec<u8>,
-            wd: Option<i32>,
-            dirty: bool,
-            done: bool,
-        }
+    ///
+    /// A service that was just sent letters runsv acknowledges by
+    /// rewriting `status` is first checked once that happened, not before:
+    /// runit's first check can read the record from before the command and
+    /// report, e.g., a restart as done with the old pid. Without an
+    /// answer the check happens anyway after [`ACK_PATIENCE`] (after
+    /// [`FALLBACK`] for a lone `t`, which runsv answers only when a process
+    /// runs), at the timeout, or when runsv exits.
+    pub fn wait_phase(&mut self, mut pending: Vec<Pending>, kill: bool, wait: u64) {
         let letters = self.acts.clone();
-        let mut pending: Vec<Pending> =
-            names.into_iter().map(|name| Pending { name, wd: None, dirty: false, done: false }).collect();
-        let watcher = Watcher::new();
-        let supervise = CString::new("supervise").unwrap_or_default();
         let limit = wait as f64;
         // The first instant at which "elapsed > wait" holds.
         let deadline =
             self.started.checked_add(Duration::from_secs(wait)).and_then(|d| d.checked_add(Duration::from_millis(1)));
         let mut first = true;
         let mut last_full = Instant::now();
+        self.collect_events(&mut pending, None);
         loop {
             let elapsed = if first { 0.0 } else { self.started.elapsed().as_secs_f64() };
             if !first {
@@ -401,18 +450,24 @@ impl Client {
             let full = first || timed_out || last_full.elapsed() >= FALLBACK;
             if full {
                 last_full = Instant::now();
+                let now = Instant::now();
+                pending.iter_mut().filter(|p| p.ack_by <= now).for_each(|p| p.unacked = false);
             }
             first = false;
-            for p in pending.iter_mut().filter(|p| full || p.dirty) {
+            for p in pending.iter_mut() {
+                if !(p.dirty || timed_out || (full && !p.unacked)) {
+                    continue;
+                }
                 p.dirty = false;
+                p.unacked = false;
                 self.name.clone_from(&p.name);
                 if !self.enter(true) {
                     p.done = true;
                     self.leave();
                     continue;
                 }
-                if let (Some(w), None) = (&watcher, p.wd) {
-                    p.wd = w.add(&supervise).ok();
+                if p.wd.is_none() {
+                    p.wd = self.watch_here();
                 }
                 if self.check(&letters) != 0 {
                     p.done = true;
@@ -430,27 +485,36 @@ impl Client {
             if let Some(d) = deadline {
                 next = next.min(d);
             }
-            match &watcher {
-                Some(w) => {
-                    let mut fds = [unix::poll::readable(w.fd())];
-                    if unix::poll::poll_until(&mut fds, Some(next)).is_err() {
-                        std::thread::sleep(next.saturating_duration_since(Instant::now()));
-                    }
-                    w.drain(|ev| {
-                        if !watch::relevant(ev) {
-                            return;
-                        }
-                        let everyone = ev.mask & libc::IN_Q_OVERFLOW != 0;
-                        for p in pending.iter_mut().filter(|p| everyone || p.wd == Some(ev.wd)) {
-                            p.dirty = true;
-                            if ev.mask & libc::IN_IGNORED != 0 {
-                                p.wd = None;
-                            }
-                        }
-                    });
-                }
-                None => std::thread::sleep(next.saturating_duration_since(Instant::now())),
+            self.collect_events(&mut pending, Some(next));
+        }
+    }
+
+    /// Waits for inotify events until `until` (just reads what is queued
+    /// when `None`) and marks the services they concern.
+    fn collect_events(&self, pending: &mut [Pending], until: Option<Instant>) {
+        let Some(w) = &self.watcher else {
+            if let Some(t) = until {
+                std::thread::sleep(t.saturating_duration_since(Instant::now()));
+            }
+            return;
+        };
+        if let Some(t) = until {
+            let mut fds = [unix::poll::readable(w.fd())];
+            if unix::poll::poll_until(&mut fds, Some(t)).is_err() {
+                std::thread::sleep(t.saturating_duration_since(Instant::now()));
             }
         }
+        w.drain(|ev| {
+            if !watch::relevant(ev) {
+                return;
+            }
+            let everyone = ev.mask & libc::IN_Q_OVERFLOW != 0;
+            for p in pending.iter_mut().filter(|p| everyone || p.wd == Some(ev.wd)) {
+                p.dirty = true;
+                if ev.mask & libc::IN_IGNORED != 0 {
+                    p.wd = None;
+                }
+            }
+        });
     }
 }

@@ -32,7 +32,7 @@ pub mod command;
 pub mod render;
 pub mod watch;
 
-use client::{code, Client};
+use client::{code, Client, Pending};
 use command::Act;
 use std::time::Instant;
 use unix::getopt::{self, Getopt, Opt};
@@ -110,27 +110,34 @@ pub fn main() -> ! {
     };
     let Some(plan) = command::plan(action, lsb) else { usage(&progname, lsb) };
 
-    let mut sv = Client::new(lsb, svdir, plan.letters.clone(), tstart, started, curdir);
+    let waits = plan.waits(verbose);
+    let mut sv = Client::new(lsb, svdir, plan.letters.clone(), tstart, started, curdir, waits);
     let mut pending = Vec::new();
     for name in names {
         sv.name = name;
-        let mut keep = sv.enter(false);
-        if keep {
-            keep = match plan.act {
-                Act::Control => sv.control(&plan.letters) != -1,
-                Act::Status => {
-                    sv.status();
-                    true
-                }
-                Act::Nothing => true,
-            };
+        if !sv.enter(false) {
+            sv.leave();
+            continue;
         }
+        let wd = if waits { sv.watch_here() } else { None };
+        let (keep, sent) = match plan.act {
+            Act::Control => match sv.control(&plan.letters) {
+                -1 => (false, None),
+                0 => (true, None),
+                _ => (true, Some(plan.letters.as_slice())),
+            },
+            Act::Status => {
+                sv.status();
+                (true, None)
+            }
+            Act::Nothing => (true, None),
+        };
         sv.leave();
         if keep {
-            pending.push(std::mem::take(&mut sv.name));
+            pending.push(Pending::new(std::mem::take(&mut sv.name), wd, sent));
         }
     }
-    if plan.waits(verbose) {
+    if waits {
         sv.wait_phase(pending, plan.kill, wait);
     }
     std::process::exit(sv.exit_code())

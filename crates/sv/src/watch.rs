@@ -34,21 +34,21 @@ pub const MASK: u32 = libc::IN_MOVED_TO
     | libc::IN_MOVE_SELF;
 
 /// Whether an event can mean that the service's state changed: a new
-/// `status` (or any file appearing), the directory going away, runsv
-/// closing `ok` on exit, or lost events. Closes caused by readers and by
-/// sv's own probes are ignored.
+/// `status` (renamed into place, or written in place), runsv closing `ok`
+/// on exit, the directory going away, or lost events. Everything else is
+/// ignored: `stat` and `pid` are replaced *before* `status`, so waking on
+/// them would read the old record, and closes of `status`, `ok` and
+/// `control` by readers (sv itself included) say nothing.
 pub fn relevant(ev: &Event) -> bool {
     let m = ev.mask;
     if m & (libc::IN_Q_OVERFLOW | libc::IN_IGNORED | libc::IN_DELETE_SELF | libc::IN_MOVE_SELF) != 0 {
         return true;
     }
-    if m & (libc::IN_MOVED_TO | libc::IN_CREATE | libc::IN_ATTRIB) != 0 {
-        return true;
+    match ev.name {
+        b"status" => m & (libc::IN_MOVED_TO | libc::IN_CREATE | libc::IN_CLOSE_WRITE | libc::IN_ATTRIB) != 0,
+        b"ok" => m & (libc::IN_CLOSE_NOWRITE | libc::IN_MOVED_TO | libc::IN_CREATE) != 0,
+        _ => false,
     }
-    if m & libc::IN_CLOSE_NOWRITE != 0 && ev.name == b"ok" {
-        return true;
-    }
-    m & libc::IN_CLOSE_WRITE != 0 && ev.name != b"ok" && ev.name != b"control"
 }
 
 /// An inotify instance (close-on-exec, non-blocking).
@@ -143,6 +143,11 @@ mod tests {
         assert!(!ev(libc::IN_CLOSE_NOWRITE, "status"));
         assert!(!ev(libc::IN_CLOSE_WRITE, "ok"));
         assert!(!ev(libc::IN_CLOSE_WRITE, "control"));
+        // runsv replaces pid and stat before status: too early to look
+        assert!(!ev(libc::IN_CREATE, "stat.new"));
+        assert!(!ev(libc::IN_MOVED_TO, "stat"));
+        assert!(!ev(libc::IN_MOVED_TO, "pid"));
+        assert!(!ev(libc::IN_CREATE, "status.new"));
     }
 
     #[test]
