@@ -7,7 +7,6 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -63,9 +62,17 @@ pub fn wait_for_within(what: &str, limit: Duration, mut cond: impl FnMut() -> bo
 }
 
 /// Writes an executable shell script.
+///
+/// The file is written by a child process (`install`), never by this
+/// multi-threaded test process: a descriptor open for writing here could be
+/// inherited by a sibling test's fork and make the later exec fail with
+/// "text busy" (ETXTBSY).
 pub fn script(path: &Path, body: &str) {
-    fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    let tmp = path.with_extension("script-source");
+    fs::write(&tmp, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let st = Command::new("install").arg("-m755").arg(&tmp).arg(path).status().unwrap();
+    assert!(st.success(), "install {}", path.display());
+    fs::remove_file(&tmp).unwrap();
 }
 
 /// A service directory in a temporary directory (removed on drop).
@@ -130,10 +137,31 @@ impl ServiceDir {
             .unwrap_or_else(|e| panic!("control {letters}: {e:?}"));
     }
 
-    /// Waits until `supervise/stat` (of `sup`) reads exactly `line`.
+    /// Waits until `supervise/stat` (of `sup`) reads exactly `line` and the
+    /// 20-byte record agrees with it (runsv writes `stat` before `status`,
+    /// so a reader can briefly see the new line with the old record).
     pub fn wait_stat(&self, sup: &str, line: &str) {
         let want = format!("{line}\n");
-        wait_for(&format!("{sup}/stat == {line:?} (now {:?})", self.stat(sup)), || self.stat(sup) == want);
+        let state = match line.split(',').next().unwrap() {
+            "down" => 0,
+            "run" => 1,
+            "finish" => 2,
+            other => panic!("not a stat line: {other}"),
+        };
+        let paused = line.contains(", paused") as u8;
+        let term = line.contains(", got TERM") as u8;
+        // the want byte is implied by the line except when down
+        let want_byte = match (state, line.contains(", want ")) {
+            (0, _) => None,
+            (_, true) => Some(b'd'),
+            (_, false) => Some(b'u'),
+        };
+        wait_for(&format!("{sup}/stat == {line:?} (now {:?})", self.stat(sup)), || {
+            self.stat(sup) == want
+                && self.status(sup).is_some_and(|s| {
+                    (s.state, s.paused, s.term) == (state, paused, term) && want_byte.is_none_or(|w| s.want == w)
+                })
+        });
     }
 
     /// Waits until the status pid is non-zero and differs from `old`.
@@ -220,13 +248,7 @@ pub fn start_runsv(svc: &ServiceDir) -> Proc {
 /// Starts the given runsv binary (ours or Debian's) on a service directory.
 pub fn start_runsv_with(runsv: &Path, svc: &ServiceDir) -> Proc {
     let err = fs::File::create(svc.scratch().join("runsv.stderr")).unwrap();
-    Proc::spawn(
-        Command::new(runsv)
-            .arg(&svc.path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err),
-    )
+    Proc::spawn(Command::new(runsv).arg(&svc.path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err))
 }
 
 /// What a runsv started by [`start_runsv`] has written to stderr so far.

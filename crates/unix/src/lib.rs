@@ -13,7 +13,9 @@
 //! - [`selfpipe`] and [`poll`]: signals turned into readable bytes, and a
 //!   `poll(2)` loop on a monotonic deadline.
 //! - [`proc`]: reaping children, decoding wait statuses, and `fork` + `exec`
-//!   with only async-signal-safe calls in the child.
+//!   with only async-signal-safe calls in the child; [`startup`]: the
+//!   SIGPIPE disposition and standard descriptors as they were before Rust's
+//!   runtime changed them, restored in every child.
 //!
 //! Library code returns errors; only a program's `main` prints a fatal line
 //! and chooses the exit code.
@@ -28,6 +30,7 @@ pub mod msg;
 pub mod poll;
 pub mod proc;
 pub mod selfpipe;
+pub mod startup;
 pub mod tai64n;
 
 /// The bytes of a path, as the kernel sees them (paths are never lossily

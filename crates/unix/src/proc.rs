@@ -103,6 +103,9 @@ pub struct ChildSpec {
     /// `(from, to)` pairs applied with `dup2` (from == to clears close-on-exec).
     pub dups: Vec<(RawFd, RawFd)>,
     pub setsid: bool,
+    /// Signals reset to `SIG_DFL` in the child. List every signal the
+    /// parent catches: signals stay blocked from `fork` until these are
+    /// reset, so none can run the parent's handler in the child.
     pub default_signals: Vec<libc::c_int>,
     /// Keep the inherited signal mask except for `default_signals`.
     pub keep_mask: bool,
@@ -151,21 +154,36 @@ impl ChildSpec {
                 CString::new(v).ok()
             })
             .collect();
+        // Block every signal across fork: a signal arriving in the child
+        // before it resets its handlers would otherwise run the parent's
+        // handler there (and be lost, e.g. a TERM meant for the service).
+        // SAFETY: sigset_t is plain data; sigfillset/sigprocmask only
+        // read and write the sets passed.
+        let old_mask = unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::sigprocmask(libc::SIG_SETMASK, &all, &mut old);
+            old
+        };
         // SAFETY: fork has no preconditions; the child below only calls
         // async-signal-safe functions on memory prepared before the fork.
         let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: in the child, single-threaded after fork; all pointers
+            // refer to data owned by self or the locals above.
+            unsafe { self.child(&argv, &candidates, old_mask) }
+        }
+        let fork_error = io::Error::last_os_error();
+        // SAFETY: restores the mask saved above.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
         if pid < 0 {
-            return Err(io::Error::last_os_error());
+            return Err(fork_error);
         }
-        if pid > 0 {
-            return Ok(pid);
-        }
-        // SAFETY: in the child, single-threaded after fork; all pointers
-        // refer to data owned by self or the locals above.
-        unsafe { self.child(&argv, &candidates) }
+        Ok(pid)
     }
 
-    unsafe fn child(&self, argv: &[*const libc::c_char], candidates: &[CString]) -> ! {
+    unsafe fn child(&self, argv: &[*const libc::c_char], candidates: &[CString], mut mask: libc::sigset_t) -> ! {
         // SAFETY: only async-signal-safe calls, on memory prepared before fork.
         unsafe {
             if self.setsid {
@@ -186,18 +204,18 @@ impl ChildSpec {
                     fail(&self.fd_fail, errno_now(), self.fail_code);
                 }
             }
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
+            // Handlers back to default while everything is still blocked,
+            // then the final mask: the inherited one minus the reset
+            // signals (keep_mask), or nothing blocked.
             for &s in &self.default_signals {
                 libc::signal(s, libc::SIG_DFL);
-                libc::sigaddset(&mut set, s);
+                libc::sigdelset(&mut mask, s);
             }
-            if self.keep_mask {
-                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-            } else {
-                libc::sigemptyset(&mut set);
-                libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            crate::startup::restore_sigpipe();
+            if !self.keep_mask {
+                libc::sigemptyset(&mut mask);
             }
+            libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
             if candidates.is_empty() {
                 libc::execv(self.path.as_ptr(), argv.as_ptr());
                 fail(&self.exec_fail, errno_now(), self.fail_code);
