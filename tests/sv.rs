@@ -950,8 +950,9 @@ fn start(runsv: &Path, svc: &ServiceDir) -> Proc {
     p
 }
 
+/// The supervisors the real-runsv tests run against: Debian's and ours.
 fn runsv_binaries() -> Vec<PathBuf> {
-    vec![debian("runsv")]
+    vec![debian("runsv"), util::bin("runsv")]
 }
 
 #[test]
