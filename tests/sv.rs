@@ -1175,3 +1175,36 @@ fn a_restart_right_after_a_start_reports_the_new_pid() {
         assert!(out.starts_with(&format!("ok: run: ./svc: (pid {new}) ")), "{out:?} (old pid {old})");
     }
 }
+
+#[test]
+fn relative_missing_and_non_directory_svdirs_behave_as_in_runit() {
+    let mut f = Fake::new();
+    f.live("dir/svc", RUN).live("dir/other", DOWN).live("top", RUN);
+    f.file("plain");
+    let root = f.root().to_path_buf();
+    let top = f.path("top");
+    let top = top.to_str().unwrap();
+    // bare names and paths interleaved: each path is taken from the
+    // original directory, each bare name from the relative $SVDIR
+    let args = ["status", "svc", "./top", "other", top, "svc", "nosuch", "./dir/svc"];
+    assert_transcript(
+        &sv_env(&root, &[("SVDIR", "dir")], &args),
+        1,
+        &format!(
+            "run: svc: (pid 4242) 5s\n\
+             run: ./top: (pid 4242) 5s\n\
+             down: other: 5s, normally up\n\
+             run: {top}: (pid 4242) 5s\n\
+             run: svc: (pid 4242) 5s\n\
+             fail: nosuch: unable to change to service directory: file does not exist\n\
+             run: ./dir/svc: (pid 4242) 5s\n"
+        ),
+        "",
+    );
+    assert_same(&root, &[("SVDIR", "dir")], &args);
+    for svdir in ["nosuch", "plain", "", "dir/svc/supervise/ok"] {
+        assert_same(&root, &[("SVDIR", svdir)], &["status", "svc", "./top", "svc"]);
+    }
+    let got = sv_env(&root, &[("SVDIR", "plain")], &["status", "svc"]);
+    assert_transcript(&got, 1, "fail: svc: unable to change to service directory: not a directory\n", "");
+}

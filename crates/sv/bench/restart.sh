@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `sv -w 5 restart` round trip, ours vs Debian's sv, on the same service
 # supervised by one runsv (Debian's unless RUNSV is set).
-# Usage: crates/sv/bench/restart.sh [ROUNDS]   (after `cargo build --release`)
+# Usage: crates/sv/bench/restart.sh [ROUNDS]   (after scripts/build-release, which links sv statically)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ROUNDS=${1:-20}

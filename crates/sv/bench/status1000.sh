@@ -2,7 +2,7 @@
 # `sv status` over N running services (default 1000), ours vs Debian's sv.
 # Each service is supervised by its own runsv (Debian's unless RUNSV is
 # set) running `exec sleep 100000`; all are stopped again at the end.
-# Usage: crates/sv/bench/status1000.sh [N] [ROUNDS]   (after `cargo build --release`)
+# Usage: crates/sv/bench/status1000.sh [N] [ROUNDS]   (after scripts/build-release, which links sv statically)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 N=${1:-1000}
@@ -37,7 +37,7 @@ running=$("$OURS" status "${names[@]}" | grep -c '^run: ')
 echo "$running of $N services running"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-: >"$dir/ours"; : >"$dir/theirs"
+: >"$dir/ours"; : >"$dir/theirs"; : >"$dir/ours.cpu"; : >"$dir/theirs.cpu"
 for i in $(seq "$ROUNDS"); do
   for who in ours theirs; do
     bin=$OURS; [ $who = theirs ] && bin=$THEIRS
@@ -45,9 +45,14 @@ for i in $(seq "$ROUNDS"); do
     "$bin" status "${names[@]}" >/dev/null
     t1=$EPOCHREALTIME
     echo "($t1 - $t0) * 1000" | bc -l >>"$dir/$who"
+    # CPU time (user + system) of the same command, in ms
+    TIMEFORMAT='%3U %3S'
+    { time "$bin" status "${names[@]}" >/dev/null; } 2>&1 | awk '{print ($1 + $2) * 1000}' >>"$dir/$who.cpu"
   done
 done
 o=$(median <"$dir/ours"); t=$(median <"$dir/theirs")
 echo "ours, sorted (ms):  $(sort -n "$dir/ours" | tr '\n' ' ')"
 echo "runit, sorted (ms): $(sort -n "$dir/theirs" | tr '\n' ' ')"
+oc=$(median <"$dir/ours.cpu"); tc=$(median <"$dir/theirs.cpu")
+printf 'cpu time (user+sys), median: ours %.1f ms, runit %.1f ms\n' "$oc" "$tc"
 printf 'sv status over %d services, median of %d: ours %.1f ms, runit %.1f ms, ratio %.3f\n' "$N" "$ROUNDS" "$o" "$t" "$(echo "$o / $t" | bc -l)"

@@ -116,7 +116,6 @@ pub fn main() -> ! {
     for name in names {
         sv.name = name;
         if !sv.enter(false) {
-            sv.leave();
             continue;
         }
         let wd = if waits { sv.watch_here() } else { None };
@@ -132,7 +131,6 @@ pub fn main() -> ! {
             }
             Act::Nothing => (true, None),
         };
-        sv.leave();
         if keep {
             pending.push(Pending::new(std::mem::take(&mut sv.name), wd, sent));
         }
