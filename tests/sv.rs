@@ -1208,3 +1208,19 @@ fn relative_missing_and_non_directory_svdirs_behave_as_in_runit() {
     let got = sv_env(&root, &[("SVDIR", "plain")], &["status", "svc"]);
     assert_transcript(&got, 1, "fail: svc: unable to change to service directory: not a directory\n", "");
 }
+
+#[test]
+fn a_closed_output_pipe_ends_sv_with_sigpipe_as_runit() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let d = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..5000).map(|i| format!("./nosuch{i}")).collect();
+    let mut c = cmd(&util::bin("sv"), d.path(), &["status"]);
+    c.args(&names).stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut p = Proc::spawn(&mut c);
+    let mut first = String::new();
+    BufReader::new(p.child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert_eq!(first, "fail: ./nosuch0: unable to change to service directory: file does not exist\n");
+    // the reader is gone now
+    assert_eq!(p.wait_exit().signal(), Some(libc::SIGPIPE));
+}

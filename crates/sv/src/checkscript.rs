@@ -48,12 +48,10 @@ pub fn passes(name: &[u8]) -> bool {
         return false;
     }
     if pid == 0 {
-        // SAFETY: in the child: close, signal, execv, write and _exit are
+        // SAFETY: in the child: close, execv, write and _exit are
         // async-signal-safe; argv and the buffer were allocated before fork.
         unsafe {
             libc::close(1);
-            // Rust ignores SIGPIPE; the script gets the default, as under runit.
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             libc::execv(PATH.as_ptr(), argv.as_ptr());
             let text = errtext::text(*libc::__errno_location()).as_bytes();
             let n = text.len().min(127);

@@ -70,6 +70,10 @@ fn env_bytes(name: &str) -> Option<Vec<u8>> {
 
 /// Entry point of the `sv` program.
 pub fn main() -> ! {
+    // Like runit's sv, die quietly on a closed output pipe (`sv status |
+    // head -1`) unless SIGPIPE was ignored by whoever started us; ./check
+    // scripts inherit the same disposition.
+    unix::startup::restore_sigpipe();
     let args = getopt::args_bytes();
     let progname = args.first().map(|a| unix::msg::basename(a).to_vec()).unwrap_or_default();
     let lsb = progname != b"sv";
