@@ -635,6 +635,14 @@ fn check_scripts_run_with_stdout_closed_and_decide_readiness() {
         "ok: run: ./noexec: (pid 4242) 5s\n",
         "warning: unable to run ./noexec/check: access denied\n",
     );
+    // a check that cannot even be examined counts as not ready
+    f.live("loop", RUN);
+    std::os::unix::fs::symlink("check", f.path("loop/check")).unwrap();
+    let (code, out, err) = f.sv(&["-w", "0", "up", "./loop"]);
+    assert_transcript(&(code, out, String::new()), 1, "timeout: run: ./loop: (pid 4242) 5s\n", "");
+    // once per check round
+    let line = "warning: unable to stat ./loop/check: symbolic link loop\n";
+    assert!(!err.is_empty() && err.len() % line.len() == 0 && err == line.repeat(err.len() / line.len()), "{err:?}");
     // killed by a signal: runit only looks at the exit code byte
     assert_transcript(&f.sv(&["-v", "up", "./signalled"]), 0, "ok: run: ./signalled: (pid 4242) 5s\n", "");
     // a check that becomes ready while sv waits

@@ -25,6 +25,21 @@
 //! Build-time setting: the default service directory is `/etc/service/`;
 //! set `RUNIT_RS_SVDIR` when compiling to change it (e.g.
 //! `RUNIT_RS_SVDIR=/var/service/ cargo build --release`).
+//!
+//! Where this sv differs from runit's (never in what it prints):
+//! - waits end when the state is reached, not on runit's 420 ms ticks:
+//!   inotify on each pending `supervise/`, a re-check every 100 ms for
+//!   what inotify cannot see (`./check` scripts), and no extra sleep after
+//!   the last service timed out;
+//! - after sending letters runsv answers by rewriting `status`, the first
+//!   check waits for that answer (at most 1.2 s), so a `restart` within
+//!   the second of the last start no longer reports the old pid;
+//! - with `-w 0` the timeout is reported right after the first check
+//!   (runit: after one 420 ms tick); the rule "elapsed > timeout" is
+//!   unchanged;
+//! - `-V` prints `$Id: runit-rs VERSION $`;
+//! - `$SVDIR` is opened once at the start rather than looked up by name
+//!   for every service (same directories, same error words).
 
 pub mod checkscript;
 pub mod client;
