@@ -19,9 +19,14 @@ use std::time::{Duration, Instant};
 use supervise::control::{self, FifoError};
 use unix::errtext;
 
-/// How often pending services are re-evaluated when no event arrives:
-/// covers `./check` scripts and systems without inotify.
+/// How often pending services are re-evaluated when one of them has a
+/// `./check` script or no inotify watch: inotify cannot see a script's
+/// answer change.
 pub const FALLBACK: Duration = Duration::from_millis(100);
+
+/// How often they are re-evaluated otherwise, as a safety net under the
+/// inotify events (runit's own interval, so never slower than runit).
+pub const SAFETY_NET: Duration = Duration::from_millis(420);
 
 /// How long to wait for runsv to answer letters before checking anyway:
 /// longer than the second runsv pauses after a service exited quickly.
@@ -79,6 +84,8 @@ pub struct Pending {
     pub unacked: bool,
     /// Until when to wait for that answer before looking anyway.
     ack_by: Instant,
+    /// Needs re-checking every [`FALLBACK`] (no watch, or a `./check`).
+    polled: bool,
     dirty: bool,
     done: bool,
 }
@@ -91,7 +98,7 @@ impl Pending {
         // after its one-second pause following a quick exit); a lone `t`
         // is answered only when a process is running.
         let patience = if sent.iter().any(|c| b"duxopc".contains(c)) { ACK_PATIENCE } else { FALLBACK };
-        Pending { name, wd, unacked, ack_by: Instant::now() + patience, dirty: false, done: false }
+        Pending { name, wd, unacked, ack_by: Instant::now() + patience, polled: true, dirty: false, done: false }
     }
 }
 
@@ -476,7 +483,8 @@ impl Client {
     ///
     /// runit re-checks everything every 420 ms. Here each pending service's
     /// `supervise/` is watched with inotify and re-checked as soon as it
-    /// changes, everything is re-checked every [`FALLBACK`], and the
+    /// changes, everything is re-checked every [`FALLBACK`] (every
+    /// [`SAFETY_NET`] when all are watched and have no `./check`), and the
     /// timeout rule is runit's: a service times out at the first check
     /// where the time elapsed since sv started (taken as 0 on the first
     /// round, as in runit) is greater than `wait` seconds.
@@ -503,7 +511,8 @@ impl Client {
                 self.tnow = unix::tai64n::Tai64n::now().secs;
             }
             let timed_out = elapsed > limit;
-            let full = first || timed_out || last_full.elapsed() >= FALLBACK;
+            let interval = if pending.iter().any(|p| p.polled) { FALLBACK } else { SAFETY_NET };
+            let full = first || timed_out || last_full.elapsed() >= interval;
             if full {
                 last_full = Instant::now();
                 let now = Instant::now();
@@ -524,6 +533,7 @@ impl Client {
                 if p.wd.is_none() {
                     p.wd = self.watch_here();
                 }
+                p.polled = p.wd.is_none() || stat_errno(c"check").is_none();
                 if self.check(&letters) != 0 {
                     p.done = true;
                 } else if timed_out {
@@ -535,7 +545,8 @@ impl Client {
             if pending.is_empty() {
                 return;
             }
-            let mut next = last_full + FALLBACK;
+            let interval = if pending.iter().any(|p| p.polled) { FALLBACK } else { SAFETY_NET };
+            let mut next = last_full + interval;
             if let Some(d) = deadline {
                 next = next.min(d);
             }

@@ -28,9 +28,10 @@
 //!
 //! Where this sv differs from runit's (never in what it prints):
 //! - waits end when the state is reached, not on runit's 420 ms ticks:
-//!   inotify on each pending `supervise/`, a re-check every 100 ms for
-//!   what inotify cannot see (`./check` scripts), and no extra sleep after
-//!   the last service timed out;
+//!   inotify on each pending `supervise/`, a re-check every 100 ms while
+//!   a `./check` script is involved (inotify cannot see its answer) or
+//!   inotify is unavailable, every 420 ms otherwise as a safety net, and
+//!   no extra sleep after the last service timed out;
 //! - after sending letters runsv answers by rewriting `status`, the first
 //!   check waits for that answer (at most 1.2 s), so a `restart` within
 //!   the second of the last start no longer reports the old pid;
