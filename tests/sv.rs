@@ -1232,3 +1232,22 @@ fn a_closed_output_pipe_ends_sv_with_sigpipe_as_runit() {
     // the reader is gone now
     assert_eq!(p.wait_exit().signal(), Some(libc::SIGPIPE));
 }
+
+#[test]
+fn an_unreadable_current_directory_is_fatal_with_100_or_151_in_lsb_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    // As nobody (through Debian's chpst), in a directory it may enter but
+    // not read: runit's sv cannot open "." and gives up.
+    let d = tempfile::tempdir().unwrap();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o711)).unwrap();
+    let cwd = d.path().join("noread");
+    fs::create_dir(&cwd).unwrap();
+    fs::set_permissions(&cwd, fs::Permissions::from_mode(0o311)).unwrap();
+    let lsb = lsb_link(d.path(), "myservice");
+    for (prog, args, code) in [(util::bin("sv"), &["status", "x"][..], 100), (lsb, &["status"][..], 151)] {
+        let mut c = cmd(&debian("chpst"), &cwd, &["-u", "nobody"]);
+        c.arg(&prog).args(args);
+        let got = run(&mut c);
+        assert_transcript(&got, code, "", "fatal: unable to open current directory: access denied\n");
+    }
+}
