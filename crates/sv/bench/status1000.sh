@@ -37,7 +37,7 @@ running=$("$OURS" status "${names[@]}" | grep -c '^run: ')
 echo "$running of $N services running"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-: >"$dir/ours"; : >"$dir/theirs"; : >"$dir/ours.cpu"; : >"$dir/theirs.cpu"
+: >"$dir/ours"; : >"$dir/theirs"
 for i in $(seq "$ROUNDS"); do
   for who in ours theirs; do
     bin=$OURS; [ $who = theirs ] && bin=$THEIRS
@@ -45,14 +45,16 @@ for i in $(seq "$ROUNDS"); do
     "$bin" status "${names[@]}" >/dev/null
     t1=$EPOCHREALTIME
     echo "($t1 - $t0) * 1000" | bc -l >>"$dir/$who"
-    # CPU time (user + system) of the same command, in ms
-    TIMEFORMAT='%3U %3S'
-    { time "$bin" status "${names[@]}" >/dev/null; } 2>&1 | awk '{print ($1 + $2) * 1000}' >>"$dir/$who.cpu"
   done
 done
 o=$(median <"$dir/ours"); t=$(median <"$dir/theirs")
 echo "ours, sorted (ms):  $(sort -n "$dir/ours" | tr '\n' ' ')"
 echo "runit, sorted (ms): $(sort -n "$dir/theirs" | tr '\n' ' ')"
-oc=$(median <"$dir/ours.cpu"); tc=$(median <"$dir/theirs.cpu")
-printf 'cpu time (user+sys), median: ours %.1f ms, runit %.1f ms\n' "$oc" "$tc"
+# CPU time (user + system) per run, summed over ROUNDS runs in a subshell
+cpu() {
+  (for _ in $(seq "$ROUNDS"); do "$1" status "${names[@]}" >/dev/null; done; times) | tail -1 |
+    sed 's/[ms]/ /g' | awk -v n="$ROUNDS" '{print ($1 * 60 + $2 + $3 * 60 + $4) * 1000 / n}'
+}
+printf 'cpu time (user+sys) per run: ours %.1f ms, runit %.1f ms\n' "$(cpu "$OURS")" "$(cpu "$THEIRS")"
+printf 'fastest run: ours %.1f ms, runit %.1f ms\n' "$(sort -n "$dir/ours" | head -1)" "$(sort -n "$dir/theirs" | head -1)"
 printf 'sv status over %d services, median of %d: ours %.1f ms, runit %.1f ms, ratio %.3f\n' "$N" "$ROUNDS" "$o" "$t" "$(echo "$o / $t" | bc -l)"
