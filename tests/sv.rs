@@ -1251,3 +1251,38 @@ fn an_unreadable_current_directory_is_fatal_with_100_or_151_in_lsb_mode() {
         assert_transcript(&got, code, "", "fatal: unable to open current directory: access denied\n");
     }
 }
+
+/// Live (non-zombie) processes in process group `pgid`.
+fn live_members(pgid: i32) -> usize {
+    let mut n = 0;
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = fs::read_to_string(e.path().join("stat")) else { continue };
+        // pid (comm) state ppid pgrp ...
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else { continue };
+        let f: Vec<&str> = rest.split(' ').collect();
+        if f.len() > 2 && f[2] == pgid.to_string() && f[0] != "Z" {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn nothing_sv_starts_outlives_it() {
+    let mut f = Fake::new();
+    f.live("svc", Rec { want: b'd', ..RUN });
+    util::script(&f.path("svc/check"), "exit 0");
+    let mut c = cmd(&util::bin("sv"), f.root(), &["-v", "up", "./svc"]);
+    c.stdout(Stdio::piped());
+    let mut p = Proc::spawn(&mut c);
+    let mut out = String::new();
+    p.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let pgid = p.pid();
+    assert_eq!(p.wait_exit().code(), Some(0));
+    assert!(same_modulo_seconds(&out, "ok: run: ./svc: (pid 4242) 5s, want down\n"), "{out:?}");
+    assert_eq!(f.letters("svc"), "u");
+    assert_eq!(live_members(pgid), 0);
+    // the probe itself sees a live group
+    let sleeper = Proc::spawn(Command::new("sleep").arg("100"));
+    assert_eq!(live_members(sleeper.pid()), 1);
+}

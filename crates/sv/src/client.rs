@@ -45,8 +45,6 @@ pub mod code {
 /// State shared by all services of one invocation.
 pub struct Client {
     pub lsb: bool,
-    /// `$SVDIR`: where bare names are looked up.
-    pub svdir: Vec<u8>,
     /// The command's letters; `x` as the first one turns "runsv not
     /// running" into an `ok:` line.
     pub acts: Vec<u8>,
@@ -67,6 +65,7 @@ pub struct Client {
     curdir: File,
     /// The current directory is not `curdir` any more.
     away: bool,
+    /// `$SVDIR`, where bare names are looked up.
     svdir_fd: Result<OwnedFd, i32>,
     /// inotify, when the command waits and the system has it.
     watcher: Option<Watcher>,
@@ -142,7 +141,7 @@ fn stat_errno(path: &CStr) -> Option<i32> {
 impl Client {
     pub fn new(
         lsb: bool,
-        svdir: Vec<u8>,
+        svdir: &[u8],
         acts: Vec<u8>,
         tstart: u64,
         started: Instant,
@@ -160,8 +159,7 @@ impl Client {
             islog: false,
             rec: Record::default(),
             out: Vec::new(),
-            svdir_fd: open_svdir(&svdir),
-            svdir,
+            svdir_fd: open_svdir(svdir),
             curdir,
             away: false,
             watcher: if watch { Watcher::new() } else { None },

@@ -131,7 +131,7 @@ pub fn main() -> ! {
     let Some(plan) = command::plan(action, lsb) else { usage(&progname, lsb) };
 
     let waits = plan.waits(verbose);
-    let mut sv = Client::new(lsb, svdir, plan.letters.clone(), tstart, started, curdir, waits);
+    let mut sv = Client::new(lsb, &svdir, plan.letters.clone(), tstart, started, curdir, waits);
     let mut pending = Vec::new();
     for name in names {
         sv.name = name;

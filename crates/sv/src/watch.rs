@@ -65,9 +65,7 @@ impl Watcher {
             return None;
         }
         // SAFETY: fd is a fresh descriptor that nothing else owns.
-        let w = Watcher { fd: unsafe { OwnedFd::from_raw_fd(fd) } };
-        hand_off_teardown(w.fd.as_raw_fd());
-        Some(w)
+        Some(Watcher { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
     }
 
     /// Watches `path` (relative to the current directory; symlinks are
@@ -103,49 +101,6 @@ impl Watcher {
             }
             parse(&buf[..n as usize], &mut f);
         }
-    }
-}
-
-/// Destroying an inotify instance waits for an RCU grace period, which
-/// makes the exit of the process that closes it last take milliseconds.
-/// A small child inherits the descriptor and closes it only after sv has
-/// exited (it waits for the end of a pipe whose writing end sv holds), so
-/// that sv's caller does not wait for the teardown. Best effort: if the
-/// pipe or the fork fails, sv simply pays the cost itself.
-fn hand_off_teardown(ifd: RawFd) {
-    let mut p = [0 as libc::c_int; 2];
-    // SAFETY: p is a valid array of two ints.
-    if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return;
-    }
-    let (r, w) = (p[0], p[1]);
-    // SAFETY: sv is single-threaded; the child only calls close, read and
-    // _exit, which are async-signal-safe.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: as above.
-        unsafe {
-            for fd in 0..256 {
-                if fd != ifd && fd != r {
-                    libc::close(fd);
-                }
-            }
-            let mut b = [0u8; 1];
-            loop {
-                let n = libc::read(r, b.as_mut_ptr().cast(), 1);
-                if n == 0 || (n < 0 && *libc::__errno_location() != libc::EINTR) {
-                    break;
-                }
-            }
-            libc::_exit(0)
-        }
-    }
-    // SAFETY: closing our copy of the reading end; the writing end is
-    // deliberately leaked and closes when sv exits (or on exec).
-    unsafe { libc::close(r) };
-    if pid < 0 {
-        // SAFETY: no child holds the pipe; close our end too.
-        unsafe { libc::close(w) };
     }
 }
 
