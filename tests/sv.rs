@@ -1286,3 +1286,44 @@ fn nothing_sv_starts_outlives_it() {
     let sleeper = Proc::spawn(Command::new("sleep").arg("100"));
     assert_eq!(live_members(sleeper.pid()), 1);
 }
+
+#[test]
+fn check_scripts_and_lsb_mode_agree_with_debians_sv_where_2_1_2_and_2_3_0_agree() {
+    let mut f = Fake::new();
+    f.live("sv/ready", Rec { want: b'd', ..RUN });
+    util::script(&f.path("sv/ready/check"), "exit 0");
+    f.live("sv/notready", Rec { want: b'd', ..RUN });
+    util::script(&f.path("sv/notready/check"), "exit 1");
+    f.live("sv/noexec", Rec { want: b'd', ..RUN });
+    fs::write(f.path("sv/noexec/check"), "#!/bin/sh\n").unwrap();
+    f.live("sv/down", DOWN);
+    f.sup("sv/stopped", RUN, false);
+    fs::create_dir(f.path("sv/unknown")).unwrap();
+    let root = f.root().to_path_buf();
+    let svdir = f.path("sv");
+    let env = [("SVDIR", svdir.to_str().unwrap())];
+    assert_same(&root, &env, &["-v", "up", "ready", "noexec"]);
+    assert_same(&root, &env, &["-w", "0", "up", "notready"]);
+    // LSB mode: Debian's sv and ours, each through a symlink of the
+    // service's name; no log service, so 2.1.2 and 2.3.0 agree
+    for name in ["ready", "down", "stopped", "unknown", "nosuch"] {
+        let theirs_dir = f.path("debian");
+        let ours_dir = f.path("ours");
+        fs::create_dir_all(&theirs_dir).unwrap();
+        fs::create_dir_all(&ours_dir).unwrap();
+        std::os::unix::fs::symlink(debian("sv"), theirs_dir.join(name)).unwrap();
+        std::os::unix::fs::symlink(util::bin("sv"), ours_dir.join(name)).unwrap();
+        for args in [&["status"][..], &["bogus"][..], &["-x"][..]] {
+            let go = |dir: &Path| {
+                let mut c = cmd(&dir.join(name), &root, args);
+                c.envs(env);
+                run(&mut c)
+            };
+            let (theirs, ours) = (go(&theirs_dir), go(&ours_dir));
+            assert!(
+                theirs.0 == ours.0 && same_modulo_seconds(&theirs.1, &ours.1) && theirs.2 == ours.2,
+                "{name} {args:?}: ours {ours:?} Debian's {theirs:?}"
+            );
+        }
+    }
+}
