@@ -90,14 +90,12 @@ pub struct Pending {
 }
 
 impl Pending {
-    pub fn new(name: Vec<u8>, wd: Option<i32>, sent: Option<&[u8]>) -> Pending {
-        let sent = if wd.is_some() { sent.unwrap_or_default() } else { b"" };
-        let unacked = sent.first().is_some_and(|c| b"duxopct".contains(c));
-        // runsv rewrites `status` on every `d u x o p c` (at the latest
-        // after its one-second pause following a quick exit); a lone `t`
-        // is answered only when a process is running.
-        let patience = if sent.iter().any(|c| b"duxopc".contains(c)) { ACK_PATIENCE } else { FALLBACK };
-        Pending { name, wd, unacked, ack_by: Instant::now() + patience, polled: true, dirty: false, done: false }
+    /// `patience`: how long runsv may take to answer the letters just
+    /// sent (see [`Client::answer_patience`]); `None` if no answer is due.
+    pub fn new(name: Vec<u8>, wd: Option<i32>, patience: Option<Duration>) -> Pending {
+        let unacked = wd.is_some() && patience.is_some();
+        let ack_by = Instant::now() + patience.unwrap_or_default();
+        Pending { name, wd, unacked, ack_by, polled: true, dirty: false, done: false }
     }
 }
 
@@ -454,6 +452,21 @@ impl Client {
         1
     }
 
+    /// After [`Client::control`] sent `letters`: how long runsv may take to
+    /// answer them with a new `status`. It rewrites `status` on every
+    /// `d u x o p c` (at the latest after its one-second pause following a
+    /// quick exit); a lone `t` is answered only when a process runs (and
+    /// no `control/t` script vetoes it); other letters are never answered.
+    pub fn answer_patience(&self, letters: &[u8]) -> Option<Duration> {
+        if letters.iter().any(|c| b"duxopc".contains(c)) {
+            Some(ACK_PATIENCE)
+        } else if letters.first() == Some(&b't') && self.rec.state() == 1 {
+            Some(FALLBACK)
+        } else {
+            None
+        }
+    }
+
     /// The wait deadline passed: `timeout:` or `kill:` with the current
     /// status, then `k` for the kill forms.
     pub fn time_out(&mut self, kill: bool) {
@@ -491,9 +504,8 @@ impl Client {
     /// rewriting `status` is first checked once that happened, not before:
     /// runit's first check can read the record from before the command and
     /// report, e.g., a restart as done with the old pid. Without an
-    /// answer the check happens anyway after [`ACK_PATIENCE`] (after
-    /// [`FALLBACK`] for a lone `t`, which runsv answers only when a process
-    /// runs), at the timeout, or when runsv exits.
+    /// answer the check happens anyway when the patience runs out (see
+    /// [`Client::answer_patience`]), at the timeout, or when runsv exits.
     pub fn wait_phase(&mut self, mut pending: Vec<Pending>, kill: bool, wait: u64) {
         let letters = self.acts.clone();
         let limit = wait as f64;
@@ -513,12 +525,13 @@ impl Client {
             let full = first || timed_out || last_full.elapsed() >= interval;
             if full {
                 last_full = Instant::now();
-                let now = Instant::now();
-                pending.iter_mut().filter(|p| p.ack_by <= now).for_each(|p| p.unacked = false);
             }
             first = false;
+            let now = Instant::now();
             for p in pending.iter_mut() {
-                if !(p.dirty || timed_out || (full && !p.unacked)) {
+                // No answer in time: look anyway.
+                let given_up = p.unacked && p.ack_by <= now;
+                if !(p.dirty || timed_out || given_up || (full && !p.unacked)) {
                     continue;
                 }
                 p.dirty = false;
@@ -547,6 +560,9 @@ impl Client {
             let mut next = last_full + interval;
             if let Some(d) = deadline {
                 next = next.min(d);
+            }
+            if let Some(a) = pending.iter().filter(|p| p.unacked).map(|p| p.ack_by).min() {
+                next = next.min(a);
             }
             self.collect_events(&mut pending, Some(next));
         }

@@ -139,11 +139,11 @@ pub fn main() -> ! {
             continue;
         }
         let wd = if waits { sv.watch_here() } else { None };
-        let (keep, sent) = match plan.act {
+        let (keep, patience) = match plan.act {
             Act::Control => match sv.control(&plan.letters) {
                 -1 => (false, None),
                 0 => (true, None),
-                _ => (true, Some(plan.letters.as_slice())),
+                _ => (true, sv.answer_patience(&plan.letters)),
             },
             Act::Status => {
                 sv.status();
@@ -152,7 +152,7 @@ pub fn main() -> ! {
             Act::Nothing => (true, None),
         };
         if keep {
-            pending.push(Pending::new(std::mem::take(&mut sv.name), wd, sent));
+            pending.push(Pending::new(std::mem::take(&mut sv.name), wd, patience));
         }
     }
     if waits {
