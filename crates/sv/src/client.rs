@@ -28,6 +28,10 @@ pub const FALLBACK: Duration = Duration::from_millis(100);
 /// inotify events (runit's own interval, so never slower than runit).
 pub const SAFETY_NET: Duration = Duration::from_millis(420);
 
+/// runit's sv checks at 0 s and then every 420 ms, so it never reports a
+/// timeout earlier than this (not even with `-w 0`); neither does this one.
+pub const FIRST_TIMEOUT: Duration = Duration::from_millis(420);
+
 /// How long to wait for runsv to answer letters before checking anyway:
 /// longer than the second runsv pauses after a service exited quickly.
 pub const ACK_PATIENCE: Duration = Duration::from_millis(1200);
@@ -498,7 +502,8 @@ impl Client {
     /// [`SAFETY_NET`] when all are watched and have no `./check`), and the
     /// timeout rule is runit's: a service times out at the first check
     /// where the time elapsed since sv started (taken as 0 on the first
-    /// round, as in runit) is greater than `wait` seconds.
+    /// round, as in runit) is greater than `wait` seconds, and not before
+    /// [`FIRST_TIMEOUT`] (runit's second check).
     ///
     /// A service that was just sent letters runsv acknowledges by
     /// rewriting `status` is first checked once that happened, not before:
@@ -510,8 +515,11 @@ impl Client {
         let letters = self.acts.clone();
         let limit = wait as f64;
         // The first instant at which "elapsed > wait" holds.
-        let deadline =
-            self.started.checked_add(Duration::from_secs(wait)).and_then(|d| d.checked_add(Duration::from_millis(1)));
+        let deadline = self
+            .started
+            .checked_add(Duration::from_secs(wait))
+            .and_then(|d| d.checked_add(Duration::from_millis(1)))
+            .map(|d| d.max(self.started + FIRST_TIMEOUT));
         let mut first = true;
         let mut last_full = Instant::now();
         self.collect_events(&mut pending, None);
@@ -520,7 +528,7 @@ impl Client {
             if !first {
                 self.tnow = unix::tai64n::Tai64n::now().secs;
             }
-            let timed_out = elapsed > limit;
+            let timed_out = elapsed > limit && elapsed >= FIRST_TIMEOUT.as_secs_f64();
             let interval = if pending.iter().any(|p| p.polled) { FALLBACK } else { SAFETY_NET };
             let full = first || timed_out || last_full.elapsed() >= interval;
             if full {

@@ -35,9 +35,6 @@
 //! - after sending letters runsv answers by rewriting `status`, the first
 //!   check waits for that answer (at most 1.2 s), so a `restart` within
 //!   the second of the last start no longer reports the old pid;
-//! - with `-w 0` the timeout is reported right after the first check
-//!   (runit: after one 420 ms tick); the rule "elapsed > timeout" is
-//!   unchanged;
 //! - `-V` prints `$Id: runit-rs VERSION $`;
 //! - `$SVDIR` is opened once at the start rather than looked up by name
 //!   for every service (same directories, same error words).
