@@ -523,7 +523,7 @@ fn each_command_writes_its_letters_in_one_write() {
 #[test]
 fn waiting_commands_send_their_letters_then_k_on_timeout_for_the_kill_forms() {
     // A record that satisfies none of the check letters of these commands.
-    let stuck = Rec { age: 5, pid: 77, paused: 0, want: b'z', term: 1, state: 1 };
+    let stuck = Rec { age: -100, pid: 77, paused: 0, want: b'z', term: 1, state: 1 };
     let cases: &[(&str, &str, &str)] = &[
         ("start", "", "timeout"),
         ("stop", "d", "timeout"),
@@ -556,9 +556,9 @@ fn waiting_commands_send_their_letters_then_k_on_timeout_for_the_kill_forms() {
     });
     for (i, ((word, letters, kind), got)) in cases.iter().zip(results).enumerate() {
         let line = if *word == "start" {
-            format!("{kind}: down: ./s{i}: 5s, normally up, want up\n")
+            format!("{kind}: down: ./s{i}: 0s, normally up, want up\n")
         } else {
-            format!("{kind}: run: ./s{i}: (pid 77) 5s, got TERM\n")
+            format!("{kind}: run: ./s{i}: (pid 77) 0s, got TERM\n")
         };
         assert_transcript(&got, 1, &line, "");
         assert_eq!(f.letters(&format!("s{i}")), *letters, "{word}");
@@ -623,13 +623,13 @@ fn verbose_commands_print_ok_once_the_state_is_reached() {
 #[test]
 fn check_waits_for_the_wanted_state_as_in_2_3_0() {
     let mut f = Fake::new();
-    f.live("crashloop", Rec { want: b'u', ..DOWN });
+    f.live("crashloop", Rec { age: -100, want: b'u', ..DOWN });
     f.live("down", DOWN);
     f.live("run", RUN);
     assert_transcript(
         &f.sv(&["-w", "0", "check", "./crashloop"]),
         1,
-        "timeout: down: ./crashloop: 5s, normally up, want up\n",
+        "timeout: down: ./crashloop: 0s, normally up, want up\n",
         "",
     );
     assert_transcript(
@@ -643,37 +643,37 @@ fn check_waits_for_the_wanted_state_as_in_2_3_0() {
 #[test]
 fn check_scripts_run_with_stdout_closed_and_decide_readiness() {
     let mut f = Fake::new();
-    f.live("ready", RUN);
+    f.live("ready", Rec { age: -100, ..RUN });
     // `echo` fails when fd 1 is closed; the marker proves it was.
     util::script(&f.path("ready/check"), "echo hi 2>/dev/null || touch stdout-was-closed; exit 0");
-    f.live("notready", RUN);
+    f.live("notready", Rec { age: -100, ..RUN });
     util::script(&f.path("notready/check"), "exit 3");
-    f.live("noexec", RUN);
+    f.live("noexec", Rec { age: -100, ..RUN });
     fs::write(f.path("noexec/check"), "#!/bin/sh\nexit 1\n").unwrap();
-    f.live("signalled", RUN);
+    f.live("signalled", Rec { age: -100, ..RUN });
     util::script(&f.path("signalled/check"), "kill -9 $$");
-    assert_transcript(&f.sv(&["-v", "up", "./ready"]), 0, "ok: run: ./ready: (pid 4242) 5s\n", "");
+    assert_transcript(&f.sv(&["-v", "up", "./ready"]), 0, "ok: run: ./ready: (pid 4242) 0s\n", "");
     assert!(f.path("ready/stdout-was-closed").exists());
-    assert_transcript(&f.sv(&["-w", "0", "up", "./notready"]), 1, "timeout: run: ./notready: (pid 4242) 5s\n", "");
+    assert_transcript(&f.sv(&["-w", "0", "up", "./notready"]), 1, "timeout: run: ./notready: (pid 4242) 0s\n", "");
     // a check script that cannot be executed counts as passed
     assert_transcript(
         &f.sv(&["-v", "up", "./noexec"]),
         0,
-        "ok: run: ./noexec: (pid 4242) 5s\n",
+        "ok: run: ./noexec: (pid 4242) 0s\n",
         "warning: unable to run ./noexec/check: access denied\n",
     );
     // a check that cannot even be examined counts as not ready
-    f.live("loop", RUN);
+    f.live("loop", Rec { age: -100, ..RUN });
     std::os::unix::fs::symlink("check", f.path("loop/check")).unwrap();
     let (code, out, err) = f.sv(&["-w", "0", "up", "./loop"]);
-    assert_transcript(&(code, out, String::new()), 1, "timeout: run: ./loop: (pid 4242) 5s\n", "");
+    assert_transcript(&(code, out, String::new()), 1, "timeout: run: ./loop: (pid 4242) 0s\n", "");
     // once per check round
     let line = "warning: unable to stat ./loop/check: symbolic link loop\n";
     assert!(!err.is_empty() && err.len() % line.len() == 0 && err == line.repeat(err.len() / line.len()), "{err:?}");
     // killed by a signal: runit only looks at the exit code byte
-    assert_transcript(&f.sv(&["-v", "up", "./signalled"]), 0, "ok: run: ./signalled: (pid 4242) 5s\n", "");
+    assert_transcript(&f.sv(&["-v", "up", "./signalled"]), 0, "ok: run: ./signalled: (pid 4242) 0s\n", "");
     // a check that becomes ready while sv waits
-    f.live("later", RUN);
+    f.live("later", Rec { age: -100, ..RUN });
     let flag = f.path("later-ready");
     util::script(&f.path("later/check"), &format!("test -e {}", flag.display()));
     let mut c = cmd(&util::bin("sv"), f.root(), &["-w", "10", "up", "./later"]);
@@ -685,7 +685,7 @@ fn check_scripts_run_with_stdout_closed_and_decide_readiness() {
     assert_eq!(p.wait_exit().code(), Some(0));
     let mut out = String::new();
     p.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    assert!(same_modulo_seconds(&out, "ok: run: ./later: (pid 4242) 5s\n"), "{out:?}");
+    assert!(same_modulo_seconds(&out, "ok: run: ./later: (pid 4242) 0s\n"), "{out:?}");
 }
 
 #[test]
@@ -823,16 +823,16 @@ fn the_exit_code_counts_failures_and_stops_at_99() {
 #[test]
 fn svwait_sets_the_default_timeout_and_w_overrides_it() {
     let mut f = Fake::new();
-    f.live("svc", Rec { want: b'd', ..RUN });
+    f.live("svc", Rec { age: -100, want: b'd', ..RUN });
     let t = Instant::now();
     let got = sv_env(f.root(), &[("SVWAIT", "0")], &["stop", "./svc"]);
-    assert_transcript(&got, 1, "timeout: run: ./svc: (pid 4242) 5s, want down\n", "");
+    assert_transcript(&got, 1, "timeout: run: ./svc: (pid 4242) 0s, want down\n", "");
     // Not before runit's second check, 420 ms in, even with a limit of 0.
     let took = t.elapsed();
     assert!(took >= Duration::from_millis(420) && took < Duration::from_secs(3), "{took:?}");
     let t = Instant::now();
     let got = sv_env(f.root(), &[("SVWAIT", "30")], &["-w", "1", "stop", "./svc"]);
-    assert_transcript(&got, 1, "timeout: run: ./svc: (pid 4242) 5s, want down\n", "");
+    assert_transcript(&got, 1, "timeout: run: ./svc: (pid 4242) 0s, want down\n", "");
     let took = t.elapsed();
     // The timeout rule is runit's: elapsed strictly greater than the limit.
     assert!(took > Duration::from_secs(1) && took < Duration::from_secs(5), "{took:?}");
@@ -851,7 +851,7 @@ fn lsb_link(dir: &Path, name: &str) -> PathBuf {
 fn lsb_mode_takes_the_service_from_argv0_and_uses_lsb_exit_codes() {
     let mut f = Fake::new();
     f.live("sv/up", RUN);
-    f.live("sv/down", DOWN);
+    f.live("sv/down", Rec { age: -100, ..DOWN });
     f.live("sv/finish", Rec { state: 2, ..RUN });
     f.sup("sv/stopped", RUN, false);
     fs::create_dir_all(f.path("sv/unknown")).unwrap();
@@ -872,7 +872,7 @@ fn lsb_mode_takes_the_service_from_argv0_and_uses_lsb_exit_codes() {
     };
     assert_transcript(&lsb("up", &["status"]), 0, "run: up: (pid 4242) 5s\n", "");
     assert_transcript(&lsb("finish", &["status"]), 0, "finish: finish: (pid 4242) 5s\n", "");
-    assert_transcript(&lsb("down", &["status"]), 3, "down: down: 5s, normally up\n", "");
+    assert_transcript(&lsb("down", &["status"]), 3, "down: down: 0s, normally up\n", "");
     assert_transcript(&lsb("stopped", &["status"]), 1, "fail: stopped: runsv not running\n", "");
     assert_transcript(
         &lsb("unknown", &["status"]),
@@ -902,7 +902,7 @@ fn lsb_mode_takes_the_service_from_argv0_and_uses_lsb_exit_codes() {
     // words after the command are ignored; start waits; shutdown with no runsv is fine
     assert_transcript(&lsb("up", &["start", "ignored", "words"]), 0, "ok: run: up: (pid 4242) 5s\n", "");
     assert_transcript(&lsb("stopped", &["shutdown"]), 0, "ok: stopped: runsv not running\n", "");
-    assert_transcript(&lsb("down", &["-w", "0", "start"]), 1, "timeout: down: down: 5s, normally up\n", "");
+    assert_transcript(&lsb("down", &["-w", "0", "start"]), 1, "timeout: down: down: 0s, normally up\n", "");
     // usage errors exit 2, with the LSB synopsis
     let lsb_usage = "usage: up [-w sec] command\n\n";
     for args in [&[][..], &["stat"][..], &["s"][..], &["bogus"][..], &["rx"][..]] {
