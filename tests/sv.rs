@@ -1409,3 +1409,25 @@ fn with_w_0_a_state_reached_within_runits_first_tick_is_still_ok() {
     assert_eq!(out, "ok: run: ./svc: (pid 99) 0s\n");
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 }
+
+#[test]
+fn down_during_the_restart_pause_reports_the_state_runsv_settled_on() {
+    // runit's sv checks before runsv has read the letter, so during
+    // runsv's one-second pause after a quick exit it reports
+    // `ok: down: ..., want up`. Waiting for runsv's answer, this sv reports
+    // the service down and staying down.
+    for runsv in runsv_binaries() {
+        let svc = ServiceDir::new("exit 1");
+        let _r = util::start_runsv_with(&runsv, &svc);
+        wait_for("the first quick exit", || {
+            svc.status("supervise").map(|s| s.state == 0 && s.pid == 0 && s.stamp.unix_secs() > 0).unwrap_or(false)
+                && svc.stat("supervise") == "down\n"
+                && fs::read(svc.join("supervise/pid")).map(|p| p.is_empty()).unwrap_or(false)
+                && svc.status_bytes("supervise").len() == 20
+        });
+        let got = sv_in(svc.scratch(), &["-w", "5", "down", "./svc"]);
+        assert_transcript_within(&got, 0, "ok: down: ./svc: 0s, normally up\n", "", 2);
+        let st = svc.status("supervise").unwrap();
+        assert_eq!((st.pid, st.want), (0, b'd'), "{}", runsv.display());
+    }
+}
