@@ -454,3 +454,35 @@ fn a_directory_without_the_files_matches_debians_runsv() {
     }
     same("restarted");
 }
+
+/// Debian's sv knows nothing of the extras and needs nothing: the status
+/// files it reads are runit's.
+#[test]
+fn debian_sv_drives_a_service_with_every_extra() {
+    let mut groups = Groups(Vec::new());
+    let svc = ServiceDir::new("echo >&3; trap '' TERM; while :; do sleep 0.05; done");
+    for (f, v) in [
+        ("notification-fd", "3"),
+        ("timeout-kill", "300"),
+        ("down-signal", "INT"),
+        ("timeout-finish", "1000"),
+        ("flag-killpg", ""),
+        ("restart-backoff", "1000 5000"),
+    ] {
+        svc.file(f, v);
+    }
+    let _p = start_runsv(&svc);
+    svc.wait_stat("supervise", "run");
+    let pid = svc.status("supervise").unwrap().pid;
+    groups.add(pid);
+    let name = svc.path.display().to_string();
+    let sv = |args: &[&str]| util::run(std::process::Command::new(debian("sv")).args(args).arg(&svc.path));
+    let (code, out, _) = sv(&["status"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with(&format!("run: {name}: (pid {pid}) ")), "{out}");
+    // TERM is ignored; the down-signal (INT) or at the latest timeout-kill ends it
+    let (code, out, _) = sv(&["-w", "5", "down"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with(&format!("ok: down: {name}: ")), "{out}");
+    wait_for("group empty", || live_in_group(pid).is_empty());
+}
