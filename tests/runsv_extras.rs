@@ -369,6 +369,8 @@ fn control_scripts_get_the_pid_as_first_argument() {
     svc.script("control/h", &format!("echo \"h $# $1\" >> {t}; exit 1"));
     let _p = start_runsv(&svc);
     wait_for("up", || read(got.path()).contains("up"));
+    // ./run can print before runsv has recorded its pid
+    svc.wait_stat("supervise", "run");
     let pid = svc.status("supervise").unwrap().pid;
     svc.control("supervise", "h");
     wait_for("HUP", || read(got.path()).contains("HUP"));
