@@ -1,0 +1,646 @@
+//! runsvdir: which entries get a runsv, identity by device and inode,
+//! restarts, signals, `-P`, the LOG title area, and a thousand services.
+//!
+//! Each test runs its own runsvdir (a process-group leader, see
+//! `util::Proc`) on its own temporary scan directory whose entries are
+//! symlinks to service directories kept beside it. runsvdir starts the
+//! runsv built beside it (ours). Setting `RUNSVDIR_TEST_RUNSV` to another
+//! runsv (e.g. Debian's `/usr/bin/runsv`) runs the same tests with that one
+//! placed beside a copy of our runsvdir.
+mod util;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use util::{wait_for, wait_for_within, Proc};
+
+/// Pickup must be far quicker than runit's 5 s poll; loose, as the suite
+/// shares two cores with other tests.
+const PICKUP: Duration = Duration::from_secs(3);
+
+/// The runsv processes whose parent is `ppid`: (pid, name from argv).
+fn runsv_children(ppid: i32) -> Vec<(i32, String)> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir("/proc") else { return out };
+    for ent in rd.flatten() {
+        let Ok(pid) = ent.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Some(st) = proc_stat(pid) else { continue };
+        if st.ppid != ppid {
+            continue;
+        }
+        let cmd = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = cmd.split(|&b| b == 0).collect();
+        if args.first() == Some(&&b"runsv"[..]) && args.len() >= 2 {
+            out.push((pid, String::from_utf8_lossy(args[1]).into_owned()));
+        }
+    }
+    out
+}
+
+struct ProcStat {
+    ppid: i32,
+    pgrp: i32,
+    session: i32,
+}
+
+fn proc_stat(pid: i32) -> Option<ProcStat> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    Some(ProcStat { ppid: f.get(1)?.parse().ok()?, pgrp: f.get(2)?.parse().ok()?, session: f.get(3)?.parse().ok()? })
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie counts as gone.
+    fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") Z ")).unwrap_or(false)
+}
+
+/// A scan directory `sd` with service directories in `sv`, and the
+/// runsvdir watching it.
+struct Scan {
+    tmp: tempfile::TempDir,
+    sd: PathBuf,
+    runsvdir: Option<Proc>,
+}
+
+impl Scan {
+    fn new() -> Scan {
+        let tmp = tempfile::Builder::new().prefix("runsvdir-test").tempdir().unwrap();
+        let sd = tmp.path().join("sd");
+        fs::create_dir(&sd).unwrap();
+        fs::create_dir(tmp.path().join("sv")).unwrap();
+        Scan { tmp, sd, runsvdir: None }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    /// A service directory `sv/NAME` whose run sleeps.
+    fn service(&self, name: &str) -> PathBuf {
+        let dir = self.path("sv").join(name);
+        fs::create_dir_all(&dir).unwrap();
+        util::script(&dir.join("run"), "exec sleep 100000");
+        dir
+    }
+
+    /// `sd/NAME -> sv/NAME` (the service is created too).
+    fn link(&self, name: &str) {
+        let target = self.service(name);
+        symlink(target, self.sd.join(name)).unwrap();
+    }
+
+    /// Starts `runsvdir ARGS... sd EXTRA...` with stderr in `stderr`.
+    fn start(&mut self, before: &[&str], after: &[&str]) -> i32 {
+        self.start_with(&runsvdir(), before, after, |_| {})
+    }
+
+    fn start_with(&mut self, bin: &Path, before: &[&str], after: &[&str], tweak: impl FnOnce(&mut Command)) -> i32 {
+        let err = fs::File::create(self.path("stderr")).unwrap();
+        let mut cmd = Command::new(bin);
+        cmd.args(before).arg(&self.sd).args(after).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err);
+        tweak(&mut cmd);
+        let p = Proc::spawn(&mut cmd);
+        let pid = p.pid();
+        self.runsvdir = Some(p);
+        pid
+    }
+
+    fn pid(&self) -> i32 {
+        self.runsvdir.as_ref().unwrap().pid()
+    }
+
+    fn stderr(&self) -> String {
+        fs::read_to_string(self.path("stderr")).unwrap_or_default()
+    }
+
+    fn stat(&self, name: &str) -> String {
+        fs::read_to_string(self.sd.join(name).join("supervise/stat")).unwrap_or_default()
+    }
+
+    fn wait_run(&self, name: &str) {
+        wait_for(&format!("{name} to run (stat {:?})", self.stat(name)), || self.stat(name) == "run\n");
+    }
+
+    /// The pid of the runsv running for NAME (as named in its argv).
+    fn runsv_of(&self, name: &str) -> Option<i32> {
+        runsv_children(self.pid()).into_iter().find(|(_, n)| n == name).map(|(p, _)| p)
+    }
+
+    fn wait_runsv(&self, name: &str) -> i32 {
+        let mut pid = None;
+        wait_for(&format!("a runsv for {name}"), || {
+            pid = self.runsv_of(name);
+            pid.is_some()
+        });
+        pid.unwrap()
+    }
+
+    /// Proves a scan happened after whatever the test just did: a fresh
+    /// entry appears and gets its runsv.
+    fn sync(&self, name: &str) {
+        self.link(name);
+        self.wait_runsv(name);
+    }
+}
+
+impl Drop for Scan {
+    fn drop(&mut self) {
+        // runsv processes in their own sessions (-P) are outside the
+        // runsvdir's process group: stop them and their services first.
+        // runsvdir is frozen meanwhile, or it would restart a killed runsv
+        // in a new session that the group kill of util::Proc cannot reach.
+        if let Some(p) = &self.runsvdir {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(p.pid(), libc::SIGSTOP) };
+            let stopped = || {
+                fs::read_to_string(format!("/proc/{}/stat", p.pid()))
+                    .map(|st| st.rsplit(')').next().is_some_and(|r| !r.starts_with(" S") && !r.starts_with(" R")))
+                    .unwrap_or(true)
+            };
+            let end = Instant::now() + util::DEADLINE;
+            while !stopped() && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            for (pid, _) in runsv_children(p.pid()) {
+                // SAFETY: kill has no memory-safety preconditions.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// The runsvdir to test: ours, or a copy of it beside `$RUNSVDIR_TEST_RUNSV`.
+fn runsvdir() -> PathBuf {
+    match std::env::var_os("RUNSVDIR_TEST_RUNSV") {
+        None => util::bin("runsvdir"),
+        Some(runsv) => beside(Some(Path::new(&runsv))),
+    }
+}
+
+/// A copy of our runsvdir in a directory of its own, with `runsv` (a
+/// symlink to the given one) beside it or nothing.
+fn beside(runsv: Option<&Path>) -> PathBuf {
+    let dir = tempfile::Builder::new().prefix("runsvdir-bin").tempdir().unwrap().keep();
+    let bin = dir.join("runsvdir");
+    fs::copy(util::bin("runsvdir"), &bin).unwrap();
+    if let Some(r) = runsv {
+        symlink(r, dir.join("runsv")).unwrap();
+    }
+    bin
+}
+
+#[test]
+fn usage_without_a_directory() {
+    let (code, _, err) = util::run(&mut Command::new(util::bin("runsvdir")));
+    assert_eq!(code, 1);
+    assert_eq!(err, format!("usage: {} [-P] dir\n\n", util::bin("runsvdir").display()));
+    let (code, _, err) = util::run(Command::new(util::bin("runsvdir")).arg("-P"));
+    assert_eq!(code, 1);
+    assert!(err.starts_with("usage: "), "{err}");
+}
+
+#[test]
+fn an_entry_added_later_is_started_at_once() {
+    let mut s = Scan::new();
+    s.link("first");
+    s.start(&[], &[]);
+    s.wait_run("first");
+    // A rename into the directory, as tools do: picked up well before a
+    // 5 s poll would.
+    let target = s.service("late");
+    symlink(&target, s.path("late.tmp")).unwrap();
+    let t0 = Instant::now();
+    fs::rename(s.path("late.tmp"), s.sd.join("late")).unwrap();
+    wait_for_within("late to run", PICKUP, || s.stat("late") == "run\n");
+    eprintln!("pickup took {:?}", t0.elapsed());
+}
+
+#[test]
+fn a_directory_made_in_place_starts_with_its_log_service() {
+    let mut s = Scan::new();
+    s.start(&[], &[]);
+    s.sync("ready");
+    // mkdir first, then fill: runsv must not start before log/ exists.
+    let dir = s.sd.join("inplace");
+    fs::create_dir(&dir).unwrap();
+    util::script(&dir.join("run"), "echo hello; exec sleep 100000");
+    fs::create_dir(dir.join("log")).unwrap();
+    util::script(&dir.join("log/run"), "exec cat >out");
+    s.wait_run("inplace");
+    wait_for("log/supervise/stat == run", || {
+        fs::read_to_string(dir.join("log/supervise/stat")).unwrap_or_default() == "run\n"
+    });
+    wait_for("the log service to get the output", || {
+        fs::read_to_string(dir.join("log/out")).unwrap_or_default() == "hello\n"
+    });
+}
+
+#[test]
+fn a_removed_entry_has_its_runsv_terminated() {
+    let mut s = Scan::new();
+    s.link("a");
+    s.link("b");
+    s.start(&[], &[]);
+    s.wait_run("a");
+    s.wait_run("b");
+    let pid = s.wait_runsv("a");
+    let svc = fs::read_to_string(s.sd.join("a/supervise/pid")).unwrap().trim().parse::<i32>().unwrap();
+    fs::remove_file(s.sd.join("a")).unwrap();
+    wait_for_within("runsv a to exit", PICKUP + util::DEADLINE, || !alive(pid));
+    wait_for("service a to stop", || !alive(svc));
+    // It is forgotten: never restarted, while b carries on.
+    s.sync("c");
+    assert_eq!(s.runsv_of("a"), None);
+    assert!(s.runsv_of("b").is_some());
+}
+
+#[test]
+fn a_renamed_entry_keeps_its_runsv() {
+    let mut s = Scan::new();
+    s.link("old");
+    s.start(&[], &[]);
+    s.wait_run("old");
+    let pid = s.wait_runsv("old");
+    fs::rename(s.sd.join("old"), s.sd.join("new")).unwrap();
+    s.sync("later");
+    assert!(alive(pid), "the runsv of the renamed entry was stopped");
+    // Same runsv, still named as it was started: no second one.
+    let all = runsv_children(s.pid());
+    assert_eq!(all.iter().filter(|(_, n)| n == "old" || n == "new").count(), 1, "{all:?}");
+    assert_eq!(s.runsv_of("old"), Some(pid));
+}
+
+#[test]
+fn a_repointed_symlink_gets_a_new_runsv() {
+    let mut s = Scan::new();
+    s.link("svc");
+    s.start(&[], &[]);
+    s.wait_run("svc");
+    let old = s.wait_runsv("svc");
+    let other = s.service("other");
+    // Atomic repoint: new link under a temporary name, renamed over.
+    symlink(&other, s.sd.join(".svc.new")).unwrap();
+    fs::rename(s.sd.join(".svc.new"), s.sd.join("svc")).unwrap();
+    wait_for("the old runsv to exit", || !alive(old));
+    wait_for("a new runsv for svc", || s.runsv_of("svc").is_some_and(|p| p != old));
+    wait_for("the new target to run", || {
+        fs::read_to_string(other.join("supervise/stat")).unwrap_or_default() == "run\n"
+    });
+}
+
+#[test]
+fn dotted_entries_and_plain_files_are_never_started() {
+    let mut s = Scan::new();
+    let hidden = s.service("hidden");
+    symlink(&hidden, s.sd.join(".hidden")).unwrap();
+    fs::create_dir(s.sd.join(".dotdir")).unwrap();
+    util::script(&s.sd.join(".dotdir/run"), "exec sleep 100000");
+    fs::write(s.sd.join("plain"), "not a service").unwrap();
+    s.start(&[], &[]);
+    s.sync("visible");
+    assert_eq!(runsv_children(s.pid()).len(), 1, "{:?}", runsv_children(s.pid()));
+    assert!(!hidden.join("supervise").exists());
+    assert!(!s.stderr().contains("plain"), "plain files are skipped silently: {}", s.stderr());
+}
+
+#[test]
+fn a_dangling_symlink_is_warned_about_on_every_scan() {
+    let mut s = Scan::new();
+    symlink(s.path("nowhere"), s.sd.join("dangling")).unwrap();
+    s.start(&[], &[]);
+    let warning = format!("runsvdir {}: warning: unable to stat dangling: file does not exist\n", s.sd.display());
+    wait_for("the first warning", || s.stderr().contains(&warning));
+    s.sync("x");
+    wait_for("the warning again", || s.stderr().matches(&warning).count() >= 2);
+    // Once the target exists, a scan starts it.
+    s.service("nowhere");
+    fs::rename(s.path("sv/nowhere"), s.path("nowhere")).unwrap();
+    s.sync("y");
+    s.wait_run("dangling");
+}
+
+#[test]
+fn a_link_made_just_before_its_target_is_started_when_the_target_appears() {
+    let mut s = Scan::new();
+    s.start(&[], &[]);
+    s.sync("ready");
+    symlink(s.path("target"), s.sd.join("early")).unwrap();
+    let warning = format!("runsvdir {}: warning: unable to stat early: file does not exist\n", s.sd.display());
+    wait_for("the scan to see the dangling link", || s.stderr().contains(&warning));
+    s.service("target.tmp");
+    fs::rename(s.path("sv/target.tmp"), s.path("target")).unwrap();
+    wait_for_within("early to run", PICKUP, || s.stat("early") == "run\n");
+}
+
+#[test]
+fn an_idle_runsvdir_does_not_wake_up() {
+    // runit wakes every 5 s to stat DIR; with the watch in place we sleep
+    // until something happens. Counted over 6 s (runit: at least one).
+    let mut s = Scan::new();
+    s.link("a");
+    let log = format!("log: {}", ".".repeat(20));
+    s.start(&["-P"], &[&log]);
+    s.wait_run("a");
+    let switches = |pid: i32| -> u64 {
+        let st = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        st.lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .map(|l| l.rsplit('\t').next().unwrap().trim().parse::<u64>().unwrap())
+            .sum()
+    };
+    // Let the start-up settle: runsv's own writes to the title pipe.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = switches(s.pid());
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(switches(s.pid()) - before, 0, "runsvdir woke up while nothing changed");
+}
+
+#[test]
+fn a_killed_runsv_is_restarted_promptly() {
+    let mut s = Scan::new();
+    s.link("svc");
+    s.start(&[], &[]);
+    s.wait_run("svc");
+    let old = s.wait_runsv("svc");
+    let svc_pid = fs::read_to_string(s.sd.join("svc/supervise/pid")).unwrap().trim().parse::<i32>().unwrap();
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(old, libc::SIGKILL) };
+    let t0 = Instant::now();
+    wait_for_within("a new runsv", PICKUP, || s.runsv_of("svc").is_some_and(|p| p != old));
+    eprintln!("restart took {:?}", t0.elapsed());
+    // As with runit, the orphaned service keeps running (killed with the
+    // test's process group).
+    assert!(alive(svc_pid));
+}
+
+#[test]
+fn a_runsv_that_keeps_failing_is_retried_about_once_a_second() {
+    // No runsv beside our copy and none on PATH: every start fails.
+    let bin = beside(None);
+    let mut s = Scan::new();
+    s.link("svc");
+    s.start_with(&bin, &[], &[], |c| {
+        c.env("PATH", "/nonexistent");
+    });
+    let msg = format!("runsvdir {}: fatal: unable to start runsv svc: file does not exist\n", s.sd.display());
+    wait_for("the exec failure", || s.stderr().contains(&msg));
+    let t0 = Instant::now();
+    wait_for("two more attempts", || s.stderr().matches(&msg).count() >= 3);
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(1500), "retried too fast: {took:?} for 2 attempts");
+    assert!(s.runsvdir.as_mut().unwrap().running());
+}
+
+#[test]
+fn hup_stops_every_runsv_and_exits_111() {
+    let mut s = Scan::new();
+    s.link("a");
+    s.link("b");
+    s.start(&["-P"], &[]);
+    s.wait_run("a");
+    s.wait_run("b");
+    let pids: Vec<i32> = runsv_children(s.pid()).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(pids.len(), 2);
+    let svcs: Vec<i32> = ["a", "b"]
+        .iter()
+        .map(|n| fs::read_to_string(s.sd.join(n).join("supervise/pid")).unwrap())
+        .map(|t| t.trim().parse().unwrap())
+        .collect();
+    let p = s.runsvdir.as_mut().unwrap();
+    p.signal(libc::SIGHUP);
+    assert_eq!(p.wait_exit().code(), Some(111));
+    for pid in pids.iter().chain(&svcs) {
+        wait_for(&format!("{pid} to exit"), || !alive(*pid));
+    }
+}
+
+#[test]
+fn term_exits_0_and_leaves_every_runsv_running() {
+    let mut s = Scan::new();
+    s.link("a");
+    s.start(&["-P"], &[]);
+    s.wait_run("a");
+    let pid = s.wait_runsv("a");
+    let p = s.runsvdir.as_mut().unwrap();
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit().code(), Some(0));
+    assert!(alive(pid));
+    assert_eq!(s.stat("a"), "run\n");
+    // Reparented, so Scan's drop cannot find it: stop it here.
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+}
+
+#[test]
+fn as_pid_1_term_stops_every_service_before_exiting() {
+    // A container's entrypoint: runsvdir is PID 1 of a PID namespace
+    // (`unshare --kill-child` takes the namespace down with the guard).
+    let s = Scan::new();
+    for name in ["a", "b"] {
+        let dir = s.service(name);
+        util::script(
+            &dir.join("run"),
+            &format!(
+                "trap 'echo stopped > ../../{name}.stopped; exit 0' TERM\n: > ../../{name}.trapped\n\
+                 while :; do sleep 1 & wait $!; done"
+            ),
+        );
+        symlink(&dir, s.sd.join(name)).unwrap();
+    }
+    let err = fs::File::create(s.path("stderr")).unwrap();
+    let mut unshare = Proc::spawn(
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .arg(runsvdir())
+            .arg(&s.sd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err),
+    );
+    // "run" is written at fork: wait until each shell has set its trap.
+    for name in ["a", "b"] {
+        wait_for(&format!("{name} to set its trap"), || s.path(&format!("{name}.trapped")).exists());
+    }
+    let mut pid1 = None;
+    wait_for("the namespace's PID 1", || {
+        pid1 = fs::read_to_string(format!("/proc/{}/task/{}/children", unshare.pid(), unshare.pid()))
+            .ok()
+            .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse::<i32>().ok()));
+        pid1.is_some()
+    });
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(pid1.unwrap(), libc::SIGTERM) };
+    assert_eq!(unshare.wait_exit().code(), Some(0), "stderr: {}", s.stderr());
+    // Each service got TERM from its runsv (not the kernel's SIGKILL).
+    for name in ["a", "b"] {
+        assert_eq!(fs::read_to_string(s.path(&format!("{name}.stopped"))).unwrap_or_default(), "stopped\n");
+        assert_eq!(s.stat(name), "down\n");
+    }
+}
+
+#[test]
+fn dash_p_makes_each_runsv_a_session_leader() {
+    let mut s = Scan::new();
+    s.link("a");
+    s.start(&["-P"], &[]);
+    let pid = s.wait_runsv("a");
+    let st = proc_stat(pid).unwrap();
+    assert_eq!((st.session, st.pgrp), (pid, pid));
+
+    let mut t = Scan::new();
+    t.link("b");
+    t.start(&[], &[]);
+    let pid = t.wait_runsv("b");
+    let st = proc_stat(pid).unwrap();
+    let dir = proc_stat(t.pid()).unwrap();
+    assert_eq!((st.session, st.pgrp), (dir.session, t.pid()));
+}
+
+#[test]
+fn services_start_with_sigpipe_at_its_default() {
+    // runsv is a Rust program (its runtime ignores SIGPIPE); what matters is
+    // that the service gets SIGPIPE as runsvdir found it, which it can only
+    // if runsvdir hands it to runsv that way.
+    let mut s = Scan::new();
+    s.link("a");
+    s.start(&["-P"], &[]);
+    s.wait_run("a");
+    let pid = fs::read_to_string(s.sd.join("a/supervise/pid")).unwrap().trim().to_string();
+    // "run" is written at fork: wait for the exec.
+    wait_for("the service to exec sleep", || {
+        fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default() == "sleep\n"
+    });
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ign = status.lines().find_map(|l| l.strip_prefix("SigIgn:")).unwrap().trim();
+    let ign = u64::from_str_radix(ign, 16).unwrap();
+    assert_eq!(ign & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE ignored in the service: {status}");
+}
+
+#[test]
+fn a_double_dash_is_skipped_and_sigalrm_is_harmless() {
+    let mut s = Scan::new();
+    s.link("a");
+    s.start(&["--"], &[]);
+    s.wait_run("a");
+    s.runsvdir.as_ref().unwrap().signal(libc::SIGALRM);
+    s.sync("b");
+    assert!(s.runsvdir.as_mut().unwrap().running());
+}
+
+#[test]
+fn the_log_argument_shows_recent_stderr_in_the_process_title() {
+    let mut s = Scan::new();
+    let log = format!("log: {}", ".".repeat(120));
+    symlink(s.path("nowhere"), s.sd.join("dangling")).unwrap();
+    s.start(&["-P"], &[&log]);
+    let pid = s.pid();
+    let want = format!("runsvdir {}: warning: unable to stat dangling: file does not exist\n", s.sd.display());
+    let title = || {
+        let cmd = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let args: Vec<Vec<u8>> = cmd.split(|&b| b == 0).map(|a| a.to_vec()).collect();
+        args.get(3).cloned().unwrap_or_default()
+    };
+    // runit's order: the scan's warning, then the first `.` of the 900 s
+    // clock.
+    let want = format!("{want}.");
+    wait_for("the warning in the title", || title().ends_with(want.as_bytes()));
+    let t = title();
+    assert_eq!(t.len(), log.len(), "the area keeps its size");
+    assert!(t.starts_with(b"log: ."), "{}", String::from_utf8_lossy(&t));
+    // Nothing went to the real stderr: it is the pipe now.
+    assert_eq!(s.stderr(), "");
+    // A service's stderr lands there too.
+    let dir = s.service("talker");
+    util::script(&dir.join("run"), "echo talker-says-hi >&2; exec sleep 100000");
+    symlink(&dir, s.sd.join("talker")).unwrap();
+    wait_for("the service's line in the title", || title().ends_with(b"talker-says-hi\n"));
+}
+
+#[test]
+fn a_short_log_argument_is_refused_with_a_warning() {
+    let mut s = Scan::new();
+    s.link("a");
+    s.start(&[], &["log: "]);
+    s.wait_run("a");
+    let label = format!("runsvdir {}: warning: ", s.sd.display());
+    assert_eq!(s.stderr(), format!("{label}log must have at least seven characters.\n{label}log service disabled.\n"));
+}
+
+#[test]
+fn a_missing_directory_is_warned_about_and_picked_up_when_it_appears() {
+    let mut s = Scan::new();
+    fs::remove_dir(&s.sd).unwrap();
+    s.start(&[], &[]);
+    let warning =
+        format!("runsvdir {}: warning: unable to stat {}: file does not exist\n", s.sd.display(), s.sd.display());
+    wait_for("the warning", || s.stderr().contains(&warning));
+    fs::create_dir(s.path("sd.new")).unwrap();
+    symlink(s.service("a"), s.path("sd.new/a")).unwrap();
+    fs::rename(s.path("sd.new"), &s.sd).unwrap();
+    wait_for_within("a to run", Duration::from_secs(8), || s.stat("a") == "run\n");
+}
+
+#[test]
+fn a_switched_current_link_is_followed() {
+    // runsvdir on .../current, switched by runsvchdir: the services of the
+    // new directory start, those of the old one stop.
+    let mut s = Scan::new();
+    let root = s.path("runsvdir");
+    fs::create_dir_all(root.join("default")).unwrap();
+    fs::create_dir_all(root.join("single")).unwrap();
+    symlink(s.service("web"), root.join("default/web")).unwrap();
+    symlink(s.service("shell"), root.join("single/shell")).unwrap();
+    symlink("default", root.join("current")).unwrap();
+    s.sd = root.join("current");
+    s.start(&[], &[]);
+    s.wait_run("web");
+    let web = s.wait_runsv("web");
+    let (code, out, err) = util::run(Command::new(util::bin("runsvchdir")).arg("single").env("RUNSVDIR", &root));
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "runsvchdir: single: now current.\n", ""));
+    wait_for_within("shell to run", PICKUP, || s.stat("shell") == "run\n");
+    wait_for("web's runsv to exit", || !alive(web));
+}
+
+#[test]
+fn a_thousand_services_all_reach_run() {
+    let mut s = Scan::new();
+    let n = 1000;
+    let sv = s.path("sv");
+    for i in 0..n {
+        let dir = sv.join(format!("s{i}"));
+        fs::create_dir(&dir).unwrap();
+        util::script(&dir.join("run"), "exec sleep 100000");
+        symlink(&dir, s.sd.join(format!("s{i}"))).unwrap();
+    }
+    let t0 = Instant::now();
+    s.start(&[], &[]);
+    let left = || (0..n).filter(|i| s.stat(&format!("s{i}")) != "run\n").count();
+    wait_for_within("all services to run", Duration::from_secs(40), || left() == 0);
+    eprintln!("1000 services up in {:?}", t0.elapsed());
+    let p = s.runsvdir.as_mut().unwrap();
+    p.signal(libc::SIGHUP);
+    assert_eq!(p.wait_exit().code(), Some(111));
+    // Every runsv and its service exits (the rest is killed with the group).
+    wait_for_within("every service to stop", Duration::from_secs(30), || {
+        (0..n).all(|i| fs::read_to_string(sv.join(format!("s{i}/supervise/stat"))).unwrap_or_default() != "run\n")
+    });
+}
+
+#[test]
+fn runsvdir_starts_debians_runsv_when_it_is_beside_it() {
+    let bin = beside(Some(&util::debian("runsv")));
+    let mut s = Scan::new();
+    s.link("a");
+    s.start_with(&bin, &["-P"], &[], |_| {});
+    s.wait_run("a");
+    let pid = s.wait_runsv("a");
+    assert_eq!(fs::read_link(format!("/proc/{pid}/exe")).unwrap(), fs::canonicalize(util::debian("runsv")).unwrap());
+}
