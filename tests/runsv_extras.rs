@@ -167,12 +167,13 @@ fn svc_scratch_file() -> tempfile::NamedTempFile {
 
 #[test]
 fn timeout_kill_ends_a_service_that_ignores_term() {
-    let svc = ServiceDir::new("trap '' TERM; while :; do sleep 0.05; done");
+    let svc = ServiceDir::new("trap '' TERM; touch ../trapped; while :; do sleep 0.05; done");
     svc.file("timeout-kill", "600\n");
     let log = svc.scratch().join("finish.log");
     svc.script("finish", &format!("echo \"$1 $2\" >> {}", log.display()));
     let _p = start_runsv(&svc);
     svc.wait_stat("supervise", "run");
+    wait_for("TERM ignored", || svc.scratch().join("trapped").exists());
     let t0 = Instant::now();
     svc.control("supervise", "d");
     svc.wait_stat("supervise", "run, got TERM, want down");
@@ -398,7 +399,8 @@ fn the_log_service_honours_its_own_files() {
 /// supervise/ agree in every state, including a crash-restart.
 #[test]
 fn a_directory_without_the_files_matches_debians_runsv() {
-    let body = "[ -e ../crash ] && { rm ../crash; exit 1; }; trap '' TERM; while :; do sleep 0.1; done";
+    let body =
+        "[ -e ../crash ] && { rm ../crash; exit 1; }; trap '' TERM; touch ../trapped; while :; do sleep 0.1; done";
     let ours = ServiceDir::new(body);
     let theirs = ServiceDir::new(body);
     for s in [&ours, &theirs] {
@@ -442,6 +444,7 @@ fn a_directory_without_the_files_matches_debians_runsv() {
     }
     same("running");
     for s in [&ours, &theirs] {
+        wait_for("TERM ignored", || s.scratch().join("trapped").exists());
         fs::write(s.scratch().join("crash"), "").unwrap();
         s.control("supervise", "t");
     }
