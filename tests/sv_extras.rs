@@ -157,9 +157,11 @@ fn json_status_for_running_down_and_logged_services() {
     assert_eq!(field(o, "want"), "\"up\"");
     assert_eq!(field(o, "normally"), "\"up\"");
     assert_eq!(field(o, "paused"), "false");
-    assert_eq!(field(o, "term"), "false");
+    assert_eq!(field(o, "got_term"), "false");
     assert_eq!(field(o, "ready"), "true");
     assert!(field(o, "ready_seconds").parse::<u64>().is_ok(), "{o:?}");
+    let since = field(o, "ready_since");
+    assert!(since.len() == 27 && since.starts_with("\"@4000"), "{since}");
     let log = field(o, "log");
     assert!(log.contains(&format!("\"pid\": {log_pid}")), "{log}");
     assert!(log.contains("\"ready\": null"), "{log}");
@@ -175,6 +177,7 @@ fn json_status_for_running_down_and_logged_services() {
     assert_eq!(field(o, "want"), "\"down\"");
     assert_eq!(field(o, "normally"), "\"down\"");
     assert_eq!(field(o, "ready"), "false");
+    assert_eq!(field(o, "ready_since"), "null");
 }
 
 #[test]

@@ -398,7 +398,7 @@ impl Client {
         } else {
             match supervise::extras::read_ready(&supervise::SuperviseDir::main()) {
                 Ok(Some(r)) if r.pid == rec.pid() && rec.state() == 1 => {
-                    Some(Some(self.tnow.saturating_sub(r.stamp.secs)))
+                    Some(Some((self.tnow.saturating_sub(r.stamp.secs), r.stamp)))
                 }
                 _ => Some(None),
             }

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! {"name":"web","state":"run","pid":123,"seconds":42,"want":"up",
-//!  "paused":false,"term":false,"normally":"up","ready":true,
-//!  "ready_seconds":40,"log":{"state":"run",...}}
+//!  "paused":false,"got_term":false,"normally":"up","ready":true,
+//!  "ready_seconds":40,"ready_since":"@4000000069a1b2c3...","log":{...}}
 //! {"name":"gone","error":"unable to change to service directory: file does not exist"}
 //! ```
 //!
@@ -12,7 +12,9 @@
 //! name that is not UTF-8 is given with U+FFFD for each bad byte in `name`
 //! plus the exact bytes in `name_hex`. `ready` is `null` for a service
 //! without `notification-fd` (readiness unknown), else whether the current
-//! `./run` has reported it; `ready_seconds` is how long ago.
+//! `./run` has reported it; `ready_seconds` is how long ago and
+//! `ready_since` when, as a TAI64N label (like `svlogd -t` and s6-svstat's
+//! `readysince`); both `null` when not ready.
 
 /// Appends `s` as a JSON string literal.
 pub fn string(out: &mut Vec<u8>, s: &[u8]) {
@@ -114,9 +116,9 @@ pub struct Report {
     pub term: bool,
     /// `None` when `down` could not be examined.
     pub normally_up: Option<bool>,
-    /// `None`: no `notification-fd`; `Some(None)`: not ready; `Some(Some(s))`
-    /// ready for `s` seconds.
-    pub ready: Option<Option<u64>>,
+    /// `None`: no `notification-fd`; `Some(None)`: not ready;
+    /// `Some(Some((s, t)))`: ready for `s` seconds, since `t`.
+    pub ready: Option<Option<(u64, unix::tai64n::Tai64n)>>,
 }
 
 impl Report {
@@ -146,7 +148,7 @@ impl Report {
             },
         );
         o.bool("paused", self.paused);
-        o.bool("term", self.term);
+        o.bool("got_term", self.term);
         match self.normally_up {
             Some(up) => o.str("normally", if up { b"up" } else { b"down" }),
             None => o.null("normally"),
@@ -155,14 +157,17 @@ impl Report {
             None => {
                 o.null("ready");
                 o.null("ready_seconds");
+                o.null("ready_since");
             }
             Some(None) => {
                 o.bool("ready", false);
                 o.null("ready_seconds");
+                o.null("ready_since");
             }
-            Some(Some(s)) => {
+            Some(Some((s, t))) => {
                 o.bool("ready", true);
                 o.num("ready_seconds", s);
+                o.str("ready_since", &t.to_hex());
             }
         }
     }
@@ -212,7 +217,7 @@ mod tests {
             paused: false,
             term: true,
             normally_up: Some(true),
-            ready: Some(Some(5)),
+            ready: Some(Some((5, unix::tai64n::Tai64n { secs: (1 << 62) + 10, nanos: 500 }))),
         };
         let mut out = Vec::new();
         let mut o = Object::new(&mut out);
@@ -220,8 +225,9 @@ mod tests {
         o.end();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "{\"state\":\"run\",\"pid\":42,\"seconds\":7,\"want\":\"up\",\"paused\":false,\"term\":true,\
-             \"normally\":\"up\",\"ready\":true,\"ready_seconds\":5}"
+            "{\"state\":\"run\",\"pid\":42,\"seconds\":7,\"want\":\"up\",\"paused\":false,\"got_term\":true,\
+             \"normally\":\"up\",\"ready\":true,\"ready_seconds\":5,\
+             \"ready_since\":\"@400000000000000a000001f4\"}"
         );
     }
 }
