@@ -46,7 +46,8 @@
 //!   `./check` runs only after that. inotify sees `ready` appear, so the
 //!   wait ends at once;
 //! - `-j` with `status` prints one JSON object per service ([`json`]),
-//!   errors included; the usage line does not mention it (runit's is kept).
+//!   errors included (not in LSB mode); the usage line does not mention
+//!   it (runit's is kept).
 
 pub mod checkscript;
 pub mod client;
@@ -143,7 +144,8 @@ pub fn main() -> ! {
     let mut sv = Client::new(lsb, &svdir, plan.letters.clone(), tstart, started, curdir, waits);
     // -j: `status` prints JSON objects, errors included (not a command
     // word: sv dispatches on first letters).
-    sv.json = json && plan.act == Act::Status;
+    // LSB mode keeps its exit codes and text.
+    sv.json = json && !lsb && plan.act == Act::Status;
     let mut pending = Vec::new();
     for name in names {
         sv.name = name;
