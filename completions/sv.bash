@@ -40,7 +40,7 @@ _sv() {
 
     if [[ -z $have_command ]]; then
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W '-v -w -V' -- "$cur"))
+            COMPREPLY=($(compgen -W '-v -w -j -V' -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$_sv_commands" -- "$cur"))
         fi

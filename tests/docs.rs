@@ -342,7 +342,7 @@ fn the_bash_completion_offers_services_from_svdir() {
     assert_eq!(complete("sv down alpha b"), ["beta"]);
     assert_eq!(complete("sv res"), ["restart"]);
     assert_eq!(complete("sv force-r"), ["force-reload", "force-restart"]);
-    assert_eq!(complete("sv -"), ["-V", "-v", "-w"]);
+    assert_eq!(complete("sv -"), ["-V", "-j", "-v", "-w"]);
 }
 
 /// The command words documented in sv.8's COMMANDS section.
@@ -429,4 +429,21 @@ fn the_runsv_page_names_every_opt_in_file_runsv_honours() {
     assert!(!names.is_empty());
     let missing: Vec<_> = names.iter().filter(|n| !roff.contains(n.as_str())).collect();
     assert!(missing.is_empty(), "man/runsv.8 does not mention {missing:?}");
+}
+
+#[test]
+fn the_completions_offer_every_option_svs_parser_accepts() {
+    let options: BTreeSet<String> = parser_options("sv").iter().map(|c| format!("-{c}")).collect();
+    assert!(options.contains("-w"), "{options:?}");
+    let bash_src = fs::read_to_string(root().join("completions/sv.bash")).unwrap();
+    let list = bash_src.split("compgen -W '").nth(1).unwrap().split('\'').next().unwrap();
+    let bash_opts: BTreeSet<String> = list.split_whitespace().map(String::from).collect();
+    assert_eq!(bash_opts, options, "completions/sv.bash");
+    let zsh_src = fs::read_to_string(root().join("completions/_sv")).unwrap();
+    for o in &options {
+        assert!(
+            zsh_src.contains(&format!("'{o}[")) || zsh_src.contains(&format!("'{o}+[")),
+            "completions/_sv lacks {o}"
+        );
+    }
 }
