@@ -1427,7 +1427,8 @@ fn down_during_the_restart_pause_reports_the_state_runsv_settled_on() {
     // the service down and staying down. Only with our runsv: Debian's
     // sleeps through the pause, and under load it can outlast the 1.2 s sv
     // waits for an answer.
-    for runsv in [util::bin("runsv")] {
+    {
+        let runsv = util::bin("runsv");
         let svc = ServiceDir::quick_exit();
         let _r = util::start_runsv_with(&runsv, &svc);
         svc.wait_quick_exit("supervise");
