@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Side-by-side figures for runsvdir: ours vs Debian's runit.
 
-    crates/runsvdir/bench/bench.py OURS_RUNSVDIR OURS_RUNSV [N_PICKUP] [N_SERVICES]
+    bench/runsvdir.py OURS_RUNSVDIR OURS_RUNSV [N_PICKUP] [N_SERVICES]
+
+(Superseded by bench/run, which runs these cases and the others in one
+run; kept for measuring runsvdir alone.)
 
 Each runsvdir is a copy placed beside the runsv it should start (ours next
 to ours, /usr/bin/runsvdir next to /usr/bin/runsv as installed). Measures:
