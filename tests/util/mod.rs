@@ -184,7 +184,7 @@ pub struct Proc {
 }
 
 impl Proc {
-    /// Starts `cmd` in a new process group with stdin from /dev/null.
+    /// Starts `cmd` in a new process group (stdio as the caller set it).
     pub fn spawn(cmd: &mut Command) -> Proc {
         cmd.process_group(0);
         if cmd.get_program().is_empty() {

@@ -161,11 +161,11 @@ pub enum ReadError {
     BadFormat,
 }
 
-/// Reads and decodes a status file (runit reads exactly 20 bytes; a shorter
-/// or longer file is "bad format").
+/// Reads and decodes a status file as runit's sv does: one read of 20
+/// bytes; fewer is "bad format", anything after the 20th byte is ignored.
 pub fn read_status(path: &Path) -> Result<Status, ReadError> {
     let mut f = std::fs::File::open(path).map_err(ReadError::Open)?;
-    let mut buf = [0u8; STATUS_LEN + 1];
+    let mut buf = [0u8; STATUS_LEN];
     let mut n = 0;
     while n < buf.len() {
         match f.read(&mut buf[n..]) {
@@ -314,6 +314,9 @@ mod tests {
         assert_eq!(std::fs::read(dir.file("pid")).unwrap(), b"42\n");
         std::fs::write(dir.file("status"), &st.encode()[..18]).unwrap();
         assert!(matches!(read_status(&dir.file("status")), Err(ReadError::BadFormat)));
+        // like runit's sv, bytes after the 20th are ignored
+        std::fs::write(dir.file("status"), [&st.encode()[..], b"xx"].concat()).unwrap();
+        assert_eq!(read_status(&dir.file("status")).unwrap(), st);
     }
 
     #[test]
