@@ -60,6 +60,18 @@ fn fd_count(pid: i32) -> usize {
     fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
 }
 
+/// The fd count of a process at rest: the least of a few samples, so a
+/// pipe that lives only while it forks a child is not counted.
+fn settled_fds(pid: i32) -> usize {
+    (0..40)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(5));
+            fd_count(pid)
+        })
+        .min()
+        .unwrap()
+}
+
 /// Resident set size in kB.
 fn rss_kb(pid: i32) -> u64 {
     let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -204,7 +216,7 @@ fn a_removed_and_recreated_service_directory_does_not_wedge_runsv() {
     let mut p = util::start_runsv(&svc);
     svc.wait_stat("supervise", "run");
     let svc_pid = svc.status("supervise").unwrap().pid as i32;
-    let runsv_fds = fd_count(p.pid());
+    let runsv_fds = settled_fds(p.pid());
     fs::remove_dir_all(&svc.path).unwrap();
     fs::create_dir(&svc.path).unwrap();
     util::script(&svc.path.join("run"), "exec sleep 100000");
@@ -212,7 +224,7 @@ fn a_removed_and_recreated_service_directory_does_not_wedge_runsv() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(p.running(), "runsv died: {}", util::runsv_stderr(&svc));
     assert!(alive(svc_pid), "service {svc_pid} gone: {:?}", proc_state(svc_pid));
-    assert_eq!(fd_count(p.pid()), runsv_fds);
+    assert_eq!(settled_fds(p.pid()), runsv_fds);
     // ...a second runsv on the new directory is not blocked by it...
     let err = fs::File::create(svc.scratch().join("second.stderr")).unwrap();
     let mut second = Proc::spawn(Command::new(util::bin("runsv")).arg(&svc.path).stderr(err));
@@ -377,10 +389,10 @@ fn a_crash_loop_leaks_no_fds_and_no_memory() {
     let p = util::start_runsv(&svc);
     let starts = || read(&svc.scratch().join("starts")).lines().count();
     wait_for("two starts", || starts() >= 2);
-    let (fd0, rss0) = (fd_count(p.pid()), rss_kb(p.pid()));
+    let (fd0, rss0) = (settled_fds(p.pid()), rss_kb(p.pid()));
     let n0 = starts();
     wait_for_within("five more restarts", Duration::from_secs(20), || starts() >= n0 + 5);
-    let (fd1, rss1) = (fd_count(p.pid()), rss_kb(p.pid()));
+    let (fd1, rss1) = (settled_fds(p.pid()), rss_kb(p.pid()));
     eprintln!("crash loop: {} restarts, fds {fd0} -> {fd1}, RSS {rss0} kB -> {rss1} kB", starts());
     assert_eq!(fd0, fd1, "fd leak");
     assert!(rss1 <= rss0 + 64, "RSS grew from {rss0} to {rss1} kB");
@@ -397,7 +409,7 @@ fn a_flood_of_control_bytes_from_many_writers_is_survived() {
     let svc = ServiceDir::new("trap '' HUP ALRM INT QUIT USR1 USR2\nexec sleep 100000");
     let mut p = util::start_runsv(&svc);
     svc.wait_stat("supervise", "run");
-    let fds = fd_count(p.pid());
+    let fds = settled_fds(p.pid());
     let ctl = svc.join("supervise/control");
     let alphabet: &[u8] = b"hai q12pcu\n\0\xffzZ!tT?";
     let writers: Vec<_> = (0..20)
@@ -422,7 +434,7 @@ fn a_flood_of_control_bytes_from_many_writers_is_survived() {
         svc.stat("supervise") == "run\n" && fifo_pending(&ctl) == 0
     });
     assert!(p.running());
-    assert_eq!(fd_count(p.pid()), fds);
+    assert_eq!(settled_fds(p.pid()), fds);
     svc.control("supervise", "d");
     svc.wait_stat("supervise", "down");
     svc.control("supervise", "u");
@@ -667,4 +679,90 @@ pub fn churn(how_long: Duration) {
     });
     assert!(s.runsvdir.as_mut().unwrap().running());
     eprintln!("churn: {rounds} rounds, at most {max_runsv} runsv at once, none left");
+}
+
+// ----- any input ------------------------------------------------------------------
+
+use proptest::strategy::Strategy as _;
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 12, failure_persistence: None, ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Any bytes at all written to `control` (property, 12 cases): runsv
+    /// never dies unless an `x` came by, in which case it exits 0, and
+    /// otherwise it still obeys `c` and `u` afterwards.
+    #[test]
+    fn runsv_survives_any_control_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+        let svc = ServiceDir::new("trap '' HUP ALRM INT QUIT USR1 USR2\nexec sleep 100000");
+        let mut p = util::start_runsv(&svc);
+        svc.wait_stat("supervise", "run");
+        supervise::control::send(&svc.join("supervise/control"), &bytes).unwrap();
+        if bytes.contains(&b'x') {
+            proptest::prop_assert_eq!(p.wait_exit().code(), Some(0));
+            return Ok(());
+        }
+        // A STOP from the bytes is undone by `c`; whatever the bytes left
+        // wanted, `u` brings it up again.
+        svc.control("supervise", "cu");
+        wait_for_within("run again", Duration::from_secs(30), || {
+            svc.stat("supervise") == "run\n" && fifo_pending(&svc.join("supervise/control")) == 0
+        });
+        proptest::prop_assert!(p.running());
+        let err = util::runsv_stderr(&svc);
+        proptest::prop_assert!(err.is_empty(), "{}", err);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 48, failure_persistence: None, ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// sv with any arguments (property, 48 cases): it exits with one of
+    /// runit's codes (0..=99 counted failures, 100 usage or fatal), never
+    /// panics, and writes only its own kinds of lines.
+    #[test]
+    fn sv_with_any_arguments_exits_with_runits_codes(
+        args in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(vec!["-v", "-w1", "-w", "0", "-V", "--", "up", "status", "stop", "check",
+                    "force-stop", "x", "svc", "./svc", "/nonexistent", ""])
+                    .prop_map(|s| s.as_bytes().to_vec()),
+                proptest::collection::vec(1u8.., 0..5),
+            ],
+            0..5,
+        )
+    ) {
+        use std::os::unix::ffi::OsStrExt;
+        let d = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(util::bin("sv"));
+        cmd.env("SVDIR", d.path()).env("SVWAIT", "1").current_dir(d.path());
+        for a in &args {
+            cmd.arg(std::ffi::OsStr::from_bytes(a));
+        }
+        let (code, out, err) = run_bytes(&mut cmd);
+        let (out, err) = (String::from_utf8_lossy(&out), String::from_utf8_lossy(&err));
+        proptest::prop_assert!((0..=100).contains(&code), "exit {} for {:?}: {}{}", code, args, out, err);
+        proptest::prop_assert!(!err.contains("panicked"), "{}", err);
+    }
+}
+
+/// Like `util::run`, for output that need not be UTF-8: (code, stdout, stderr).
+fn run_bytes(cmd: &mut Command) -> (i32, Vec<u8>, Vec<u8>) {
+    use std::io::Read;
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut p = Proc::spawn(cmd);
+    let mut err_pipe = p.child.stderr.take().unwrap();
+    let err_reader = std::thread::spawn(move || {
+        let mut err = Vec::new();
+        err_pipe.read_to_end(&mut err).unwrap();
+        err
+    });
+    let mut out = Vec::new();
+    p.child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    let err = err_reader.join().unwrap();
+    let st = p.wait_exit();
+    (st.code().unwrap_or(-1), out, err)
 }
