@@ -313,7 +313,7 @@ fn runsvdir_entry_churn_for_a_minute() {
     while Instant::now() < end {
         for i in 0..16 {
             let link = sd.join(format!("c{i}"));
-            if (rounds as usize + i) % 3 == 0 {
+            if (rounds as usize + i).is_multiple_of(3) {
                 let _ = fs::remove_file(&link);
             } else if !link.exists() {
                 symlink(tmp.path().join(format!("sv/c{i}")), &link).unwrap();
