@@ -238,6 +238,47 @@ fn a_removed_and_recreated_service_directory_does_not_wedge_runsv() {
     assert_eq!(second.wait_exit().code(), Some(0));
 }
 
+/// void-linux/runit#25 exactly: `supervise` is a link to `../supervise`
+/// outside the service directory, and the directory is removed and
+/// recreated (a package reinstall). runit's runsv still gets the letters
+/// through the shared FIFO and stops the service, but it resolves
+/// `supervise/status.new` through its deleted working directory, so the
+/// status never changes again and `sv` times out on the old pid forever.
+/// Ours writes the status files through the `supervise` directory it
+/// opened at startup, and re-enters DIR by name before starting `./run`
+/// when its working directory was removed: `sv stop` and `sv start` work,
+/// and the new `./run` is the one started.
+#[test]
+fn void_runit_25_a_recreated_directory_with_shared_supervise_stays_controllable() {
+    let t = tempfile::Builder::new().prefix("faults-25").tempdir().unwrap();
+    let svc = t.path().join("svc");
+    let make = |tag: &str| {
+        fs::create_dir(&svc).unwrap();
+        util::script(&svc.join("run"), &format!("echo {tag} >> ../started\nexec sleep 100000"));
+        symlink("../supervise", svc.join("supervise")).unwrap();
+    };
+    make("old");
+    let err = fs::File::create(t.path().join("runsv.stderr")).unwrap();
+    let mut p = Proc::spawn(Command::new(util::bin("runsv")).arg(&svc).stdin(Stdio::null()).stderr(err));
+    let stat = t.path().join("supervise/stat");
+    wait_for("run", || read(&stat) == "run\n");
+    let old_pid = pid_file(&t.path().join("supervise/pid"));
+    fs::remove_dir_all(&svc).unwrap();
+    make("new");
+    let sv = |word: &str| util::run(Command::new(util::bin("sv")).args(["-w", "5", word]).arg(&svc));
+    let (code, out, _) = sv("stop");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with(&format!("ok: down: {}: ", svc.display())), "{out}");
+    assert!(!alive(old_pid));
+    let (code, out, _) = sv("start");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with(&format!("ok: run: {}: ", svc.display())), "{out}");
+    assert_eq!(read(&t.path().join("started")), "old\nnew\n", "the recreated ./run runs");
+    assert_eq!(fs::read_link(format!("/proc/{}/cwd", p.pid())).unwrap(), svc);
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit().code(), Some(0));
+}
+
 /// The same under runsvdir. runit's runsvdir rescans only when DIR itself
 /// changes, and ours only on events in DIR, so replacing the directory a
 /// link points to goes unnoticed by both (the old runsv sits in the deleted

@@ -22,6 +22,7 @@
 //! - each service tracks its own "pid changed" flag (runit shares one, so a
 //!   log update could swallow the main service's `pid` file rewrite).
 
+mod home;
 mod service;
 
 use service::{Ctx, Runsv, Service};
@@ -54,6 +55,7 @@ fn start(dir: &[u8], label: Label) -> Runsv {
 
     let signals = unix::selfpipe::SelfPipe::new(&[libc::SIGCHLD, libc::SIGTERM])
         .unwrap_or_else(|e| die("unable to create selfpipe", &e));
+    let start_dir = File::open(".").ok();
     if let Err(e) = std::env::set_current_dir(Path::new(std::ffi::OsStr::from_bytes(dir))) {
         die("unable to change to directory", &e);
     }
@@ -83,13 +85,20 @@ fn start(dir: &[u8], label: Label) -> Runsv {
         open_lock("log/supervise/lock", true, &label)
     });
 
+    if let Some(d) = start_dir {
+        home::remember(d, dir);
+    }
+    // Status files are written through the supervise directories held
+    // open, so they stay right if the service directory is replaced.
+    let opened = |d: SuperviseDir| d.clone().opened().unwrap_or(d);
+
     let ctx = Ctx::new(label.clone(), log_pipe);
     let (main_r, main_w) = open_control("supervise/control", &label);
-    let mut main = Service::new(SuperviseDir::main(), false, main_want, main_lock, main_r, main_w);
+    let mut main = Service::new(opened(SuperviseDir::main()), false, main_want, main_lock, main_r, main_w);
     ctx.update(&mut main);
     let log = log_lock.map(|lock| {
         let (r, w) = open_control("log/supervise/control", &label);
-        let mut log = Service::new(SuperviseDir::log(), true, log_want, lock, r, w);
+        let mut log = Service::new(opened(SuperviseDir::log()), true, log_want, lock, r, w);
         ctx.update(&mut log);
         log
     });
