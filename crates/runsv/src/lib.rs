@@ -21,6 +21,26 @@
 //! - fork failures are retried after 5 s the same way, without blocking;
 //! - each service tracks its own "pid changed" flag (runit shares one, so a
 //!   log update could swallow the main service's `pid` file rewrite).
+//!
+//! Opt-in extras (issue 8; `supervise::extras` has the file formats). A
+//! service directory (or `log/`) without these files behaves as above:
+//! - `notification-fd` N: `./run` gets the write end of a pipe on fd N; the
+//!   first newline written there creates `supervise/ready` (`@TAI64N PID`),
+//!   removed when that `./run` ends; end-of-file first means "not ready";
+//! - `down-signal`: stops (`d`, `x`, `t`, SIGTERM to runsv) send it instead
+//!   of TERM (the "got TERM" flag still means "stop signal sent");
+//! - `timeout-kill` ms: KILL when a stop signal did not end `./run` in time;
+//! - `timeout-finish` ms: KILL a `./finish` still running then;
+//! - `flag-killpg`: `./run` leads its own process group, and stops, `k` and
+//!   `timeout-kill` signal the whole group (a group whose leader already
+//!   died still gets the `timeout-kill` KILL, and runsv waits for it before
+//!   exiting); `flag-timeout-killpg` (s6): own group, only the
+//!   `timeout-kill` KILL goes to the group;
+//! - `restart-backoff` `[INITIAL] MAX` ms: a `./run` that fails (ends
+//!   without being stopped) before MAX is restarted after INITIAL, then
+//!   twice as long each time up to MAX; a run that lasts MAX, a stop, or an
+//!   explicit `u`/`o` resets it; never less than runit's 1-second rule;
+//! - `control/C` scripts get the service's pid as argv[1] when it has one.
 
 mod home;
 mod service;
@@ -84,6 +104,12 @@ fn start(dir: &[u8], label: Label) -> Runsv {
         // runit waits for the log lock (a blocking flock), unlike the main one.
         open_lock("log/supervise/lock", true, &label)
     });
+    // A readiness record left by an earlier runsv describes a process that
+    // is not ours; only a new newline on notification-fd makes it ready.
+    let _ = supervise::extras::remove_ready(&SuperviseDir::main());
+    if log_lock.is_some() {
+        let _ = supervise::extras::remove_ready(&SuperviseDir::log());
+    }
 
     if let Some(d) = start_dir {
         home::remember(d, dir);

@@ -5,7 +5,9 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
+use supervise::extras::{self, Ready};
 use supervise::status::{stat_line, write_files};
 use supervise::{State, Status, SuperviseDir, Want};
 use unix::msg::Label;
@@ -17,10 +19,25 @@ const RESTART_DELAY: Duration = Duration::from_secs(1);
 /// How long runit waits before retrying a failed `fork`.
 const FORK_RETRY: Duration = Duration::from_secs(5);
 
+/// How the current `./run` uses a process group of its own (opt-in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Group {
+    /// runit's way: runsv's group; every signal goes to the pid.
+    Shared,
+    /// `flag-timeout-killpg` (s6): own group, only the `timeout-kill` KILL
+    /// goes to the group.
+    TimeoutKill,
+    /// `flag-killpg`: own group; stops (down-signal, CONT) and KILLs go to
+    /// the group.
+    Stops,
+}
+
 /// The state runsv keeps for one process slot.
 pub struct Service {
     sup: SuperviseDir,
     is_log: bool,
+    /// Where this slot's opt-in files live: "" or "log/".
+    dir: &'static str,
     pid: libc::pid_t,
     state: State,
     want: Want,
@@ -37,6 +54,25 @@ pub struct Service {
     not_before: Option<Instant>,
     /// `o` arrived while a restart delay ran: start once when it ends.
     once_pending: bool,
+    /// Read end of the `notification-fd` pipe while `./run` may still
+    /// report readiness.
+    ready_pipe: Option<File>,
+    /// `supervise/ready` was written for the current `./run`.
+    ready_written: bool,
+    group: Group,
+    /// KILL the current process then: `timeout-kill` after a stop of
+    /// `./run`, or `timeout-finish` for `./finish`.
+    kill_at: Option<Instant>,
+    /// The group of a `./run` that is gone, still to be KILLed then
+    /// (`timeout-kill` with a process group).
+    linger: Option<(libc::pid_t, Instant)>,
+    /// runsv stopped or killed the current `./run`: its end is no failure.
+    stop_sent: bool,
+    /// The next `restart-backoff` delay; `None`: INITIAL.
+    backoff_next: Option<Duration>,
+    /// runit's own 1-second hold on the next start (kept when `u` cuts a
+    /// back-off short).
+    floor: Option<Instant>,
     control: File,
     _control_writer: File,
     _lock: File,
@@ -47,6 +83,7 @@ impl Service {
         Service {
             sup,
             is_log,
+            dir: if is_log { "log/" } else { "" },
             pid: 0,
             state: State::Down,
             want,
@@ -58,6 +95,14 @@ impl Service {
             pid_changed: true,
             not_before: None,
             once_pending: false,
+            ready_pipe: None,
+            ready_written: false,
+            group: Group::Shared,
+            kill_at: None,
+            linger: None,
+            stop_sent: false,
+            backoff_next: None,
+            floor: None,
             control,
             _control_writer: writer,
             _lock: lock,
@@ -75,11 +120,13 @@ impl Service {
 
     /// The deadline the main loop must wake up for, if any.
     fn deadline(&self) -> Option<Instant> {
-        if self.wants_start() {
-            self.not_before
-        } else {
-            None
-        }
+        let start = if self.wants_start() { self.not_before } else { None };
+        [start, self.kill_at, self.linger.map(|(_, t)| t)].into_iter().flatten().min()
+    }
+
+    /// The readiness pipe, for the poll set.
+    fn ready_fd(&self) -> Option<i32> {
+        self.ready_pipe.as_ref().map(|f| f.as_raw_fd())
     }
 
     /// Reads at most one pending control byte.
@@ -121,6 +168,32 @@ impl Ctx {
         }
     }
 
+    /// Reads the slot's opt-in file `NAME` (`log/NAME` for the log) and
+    /// parses it; a file that cannot be read or parsed is reported and
+    /// ignored, as if it did not exist.
+    fn config<T>(&self, s: &Service, name: &str, parse: fn(&[u8]) -> Option<T>) -> Option<T> {
+        let path = format!("{}{name}", s.dir);
+        match extras::read_config(Path::new(&path)) {
+            Ok(None) => None,
+            Ok(Some(raw)) => {
+                let v = parse(&raw);
+                if v.is_none() {
+                    self.label.warn(&[b"ignoring invalid ", path.as_bytes()]);
+                }
+                v
+            }
+            Err(e) => {
+                self.label.warn_err(&[b"unable to read ", path.as_bytes()], &e);
+                None
+            }
+        }
+    }
+
+    /// Whether the slot has the opt-in flag file `NAME`.
+    fn flag(s: &Service, name: &str) -> bool {
+        extras::flag(Path::new(&format!("{}{name}", s.dir)))
+    }
+
     /// Runs the override script `control/C` if it is usable and returns
     /// whether it vetoed the action (exit 0, or killed by a signal).
     fn custom(&self, s: &Service, c: u8) -> bool {
@@ -138,7 +211,11 @@ impl Ctx {
                 return false;
             }
         }
-        let Ok(mut spec) = ChildSpec::new(&name, &[&name], &self.prefix(b"unable to run control/?: ")) else {
+        // The service's pid as argv[1], when there is a process: a script
+        // must never be handed 0, which `kill` reads as its own group.
+        let pid = s.pid.to_string().into_bytes();
+        let argv: &[&[u8]] = if s.pid > 0 { &[&name, &pid] } else { &[&name] };
+        let Ok(mut spec) = ChildSpec::new(&name, argv, &self.prefix(b"unable to run control/?: ")) else {
             return false;
         };
         if let Some((_, w)) = &self.log_pipe {
@@ -170,11 +247,38 @@ impl Ctx {
         }
     }
 
-    /// The stop procedure (runsv.md §1.5).
+    /// Signals the process group led by `pgid`. Only ever called with the
+    /// pid of a `./run` that runsv started as a group leader, so the group
+    /// is the service's own; never 0, 1 or negative.
+    fn signal_group(pgid: libc::pid_t, sig: libc::c_int) {
+        if pgid > 1 {
+            let _ = unix::proc::kill(-pgid, sig);
+        }
+    }
+
+    /// A stop signal (down-signal, CONT, KILL): to the group with
+    /// `flag-killpg`, else to the pid.
+    fn signal_stop(s: &Service, sig: libc::c_int) {
+        if s.state == State::Run && s.group == Group::Stops && s.pid > 0 {
+            Self::signal_group(s.pid, sig);
+        } else {
+            Self::signal(s, sig);
+        }
+    }
+
+    /// The stop procedure (runsv.md §1.5), with the opt-in `down-signal`
+    /// instead of TERM and the `timeout-kill` deadline.
     fn stop(&self, s: &mut Service) {
         if s.pid > 0 && !self.custom(s, b't') {
-            Self::signal(s, libc::SIGTERM);
+            let sig = self.config(s, extras::DOWN_SIGNAL, extras::parse_signal).unwrap_or(libc::SIGTERM);
+            Self::signal_stop(s, sig);
             s.term = true;
+            s.stop_sent = true;
+            if s.kill_at.is_none() {
+                if let Some(ms) = self.config(s, extras::TIMEOUT_KILL, extras::parse_millis).filter(|&ms| ms > 0) {
+                    s.kill_at = Instant::now().checked_add(Duration::from_millis(ms));
+                }
+            }
             self.update(s);
         }
         let after = match s.want {
@@ -182,8 +286,73 @@ impl Ctx {
             Want::Exit => b'x',
             Want::Up => return,
         };
-        Self::signal(s, libc::SIGCONT);
+        Self::signal_stop(s, libc::SIGCONT);
         self.custom(s, after);
+    }
+
+    /// Deadlines that passed: `timeout-kill`, `timeout-finish`, and the
+    /// group of a stopped `./run` that outlived it.
+    fn timers(&self, s: &mut Service, now: Instant) {
+        if s.kill_at.is_some_and(|t| now >= t) {
+            s.kill_at = None;
+            if s.pid > 0 {
+                if s.state == State::Run && s.group != Group::Shared {
+                    Self::signal_group(s.pid, libc::SIGKILL);
+                } else {
+                    Self::signal(s, libc::SIGKILL);
+                }
+            }
+        }
+        if let Some((pgid, t)) = s.linger {
+            if now >= t {
+                s.linger = None;
+                Self::signal_group(pgid, libc::SIGKILL);
+            }
+        }
+    }
+
+    /// Reads what `./run` wrote on its `notification-fd`: the first newline
+    /// makes it ready (`supervise/ready`); end-of-file before one means it
+    /// never will be, for this run. Later writes are read and ignored until
+    /// the service closes the descriptor, so that writing more than one
+    /// line never gets it a SIGPIPE.
+    fn poll_ready(&self, s: &mut Service) {
+        let Some(pipe) = &s.ready_pipe else { return };
+        let mut buf = [0u8; 512];
+        let mut newline = false;
+        let open = loop {
+            match (&*pipe).read(&mut buf) {
+                Ok(0) => break false,
+                Ok(n) => newline |= buf[..n].contains(&b'\n'),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break true,
+                Err(_) => break false,
+            }
+        };
+        if !open {
+            s.ready_pipe = None;
+        }
+        if newline && !s.ready_written && s.pid > 0 && s.state == State::Run {
+            s.ready_written = true;
+            let r = Ready { stamp: Tai64n::now(), pid: s.pid as u32 };
+            if let Err((text, e)) = extras::write_ready(&s.sup, &r) {
+                match e {
+                    Some(e) => self.label.warn_err(&[&text], &e),
+                    None => self.label.warn(&[&text]),
+                }
+            }
+        }
+    }
+
+    /// Forgets the readiness of the `./run` that ended (or is replaced).
+    fn unready(&self, s: &mut Service) {
+        s.ready_pipe = None;
+        if s.ready_written {
+            s.ready_written = false;
+            if let Err(e) = extras::remove_ready(&s.sup) {
+                self.label.warn_err(&[b"unable to remove ", &s.sup.name(extras::READY)], &e);
+            }
+        }
     }
 
     /// Starts `./finish CODE STATUS` when in state finish, else `./run`
@@ -221,6 +390,34 @@ impl Ctx {
         spec.default_signals = vec![libc::SIGCHLD, libc::SIGTERM];
         spec.keep_mask = true;
 
+        // Opt-in extras for ./run: the readiness pipe (its dup comes last,
+        // after the log pipe's, so fd N cannot be clobbered) and the group.
+        let mut notify = None;
+        let mut group = Group::Shared;
+        if !finishing {
+            self.unready(s);
+            if let Some(fd) = self.config(s, extras::NOTIFICATION_FD, extras::parse_notification_fd) {
+                match unix::fd::pipe_cloexec() {
+                    Ok((r, w)) => {
+                        spec.dups.push((w.as_raw_fd(), fd));
+                        if self.log_pipe.is_none() {
+                            spec.fd_fail = self.prefix(b"unable to setup filedescriptor for ./run: ");
+                        }
+                        notify = Some((r, w));
+                    }
+                    Err(e) => self.label.warn_err(&[b"unable to create notification pipe"], &e),
+                }
+            }
+            group = if Self::flag(s, extras::FLAG_KILLPG) {
+                Group::Stops
+            } else if Self::flag(s, extras::FLAG_TIMEOUT_KILLPG) {
+                Group::TimeoutKill
+            } else {
+                Group::Shared
+            };
+            spec.setpgid = group != Group::Shared;
+        }
+
         if s.pid != 0 {
             self.stop(s);
         }
@@ -236,6 +433,19 @@ impl Ctx {
             s.stamp = Tai64n::now();
             s.started = Instant::now();
             s.state = State::Run;
+            s.group = group;
+            s.stop_sent = false;
+            s.kill_at = None;
+            if let Some((r, w)) = notify {
+                drop(w);
+                let _ = unix::fd::set_nonblock(r.as_raw_fd(), true);
+                s.ready_pipe = Some(File::from(r));
+            }
+        } else {
+            s.kill_at = self
+                .config(s, extras::TIMEOUT_FINISH, extras::parse_millis)
+                .filter(|&ms| ms > 0)
+                .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
         }
         s.pid = pid;
         s.pid_changed = true;
@@ -276,6 +486,7 @@ impl Ctx {
             }
             b'u' => {
                 s.want = Want::Up;
+                self.cut_backoff(s);
                 self.update(s);
                 if s.state == State::Down {
                     // During a restart delay the main loop starts it when
@@ -285,6 +496,7 @@ impl Ctx {
             }
             b'o' => {
                 s.want = Want::Down;
+                self.cut_backoff(s);
                 self.update(s);
                 if s.state == State::Down {
                     s.once_pending = true;
@@ -309,7 +521,8 @@ impl Ctx {
             }
             b'k' => {
                 if running && !self.custom(s, c) {
-                    Self::signal(s, libc::SIGKILL);
+                    Self::signal_stop(s, libc::SIGKILL);
+                    s.stop_sent = true;
                 }
                 // runit marks it down without writing the status: the
                 // files catch up when the process is reaped.
@@ -339,8 +552,49 @@ impl Ctx {
         }
     }
 
+    /// An explicit `u` or `o` starts a service held back by
+    /// `restart-backoff` without waiting (runit's 1-second rule still
+    /// holds) and resets the back-off.
+    fn cut_backoff(&self, s: &mut Service) {
+        if s.backoff_next.take().is_some() {
+            let now = Instant::now();
+            s.not_before = s.floor.filter(|&t| t > now);
+        }
+    }
+
+    /// When the slot, just gone down, may start again: runit's 1 second
+    /// after a run shorter than that, or the `restart-backoff` delay.
+    fn schedule_restart(&self, s: &mut Service) {
+        let now = Instant::now();
+        let lived = s.started.elapsed();
+        s.floor = if lived < RESTART_DELAY { Some(now + RESTART_DELAY) } else { None };
+        s.not_before = s.floor;
+        let Some(b) = self.config(s, extras::RESTART_BACKOFF, extras::parse_backoff) else {
+            s.backoff_next = None;
+            return;
+        };
+        let max = Duration::from_millis(b.max);
+        if s.stop_sent || lived >= max {
+            // Stopped on purpose, or up long enough: not a failing service.
+            s.backoff_next = None;
+            return;
+        }
+        let delay = s.backoff_next.unwrap_or(Duration::from_millis(b.initial)).min(max);
+        s.not_before = [s.floor, now.checked_add(delay)].into_iter().flatten().max();
+        s.backoff_next = Some(delay.saturating_mul(2).min(max));
+    }
+
     /// Bookkeeping after the slot's process was reaped.
     fn reaped(&self, s: &mut Service, st: WaitStatus) {
+        if s.state != State::Finish {
+            // ./run is gone: so is its readiness; a pending timeout-kill
+            // still reaches what is left of its group.
+            self.unready(s);
+            if let Some(t) = s.kill_at.filter(|_| s.state == State::Run && s.group != Group::Shared) {
+                s.linger = Some((s.pid, t));
+            }
+        }
+        s.kill_at = None;
         s.pid = 0;
         s.pid_changed = true;
         s.term = false;
@@ -356,11 +610,9 @@ impl Ctx {
         s.state = State::Down;
         s.stamp = Tai64n::now();
         self.update(s);
-        if s.started.elapsed() < RESTART_DELAY {
-            // runit sleeps a full second here, blocking everything; we only
-            // hold back this slot's next start.
-            s.not_before = Some(Instant::now() + RESTART_DELAY);
-        }
+        // runit sleeps a full second here, blocking everything; we only
+        // hold back this slot's next start.
+        self.schedule_restart(s);
     }
 }
 
@@ -400,6 +652,9 @@ impl Runsv {
             if let Some(log) = &self.log {
                 fds.push(unix::poll::readable(log.control.as_raw_fd()));
             }
+            for fd in [self.main.ready_fd(), self.log.as_ref().and_then(Service::ready_fd)].into_iter().flatten() {
+                fds.push(unix::poll::readable(fd));
+            }
             // Poll errors (EINVAL, ENOMEM) are transient at worst: the loop
             // simply goes round again.
             let _ = unix::poll::poll_until(&mut fds, deadline);
@@ -412,6 +667,10 @@ impl Runsv {
                     self.ctx.reaped(log, st);
                 }
             }
+            self.ctx.poll_ready(&mut self.main);
+            if let Some(log) = &mut self.log {
+                self.ctx.poll_ready(log);
+            }
             if let Some(c) = self.main.read_control() {
                 self.ctx.ctrl(&mut self.main, c);
             }
@@ -423,6 +682,11 @@ impl Runsv {
             if sigterm {
                 self.ctx.ctrl(&mut self.main, b'x');
             }
+            let now = Instant::now();
+            self.ctx.timers(&mut self.main, now);
+            if let Some(log) = &mut self.log {
+                self.ctx.timers(log, now);
+            }
             self.check_exit();
         }
     }
@@ -431,6 +695,12 @@ impl Runsv {
     /// running log service, first close the pipe so it sees end-of-file.
     fn check_exit(&mut self) {
         if self.main.want != Want::Exit || self.main.state != State::Down {
+            return;
+        }
+        // A stopped group still due for its timeout-kill KILL is waited
+        // for, so that nothing the service forked outlives runsv.
+        let lingering = |s: &Service| s.linger.is_some_and(|(pgid, _)| unix::proc::kill(-pgid, 0).is_ok());
+        if lingering(&self.main) || self.log.as_ref().is_some_and(lingering) {
             return;
         }
         match &mut self.log {

@@ -12,10 +12,14 @@
 //!   `supervise/ok` and writing to `supervise/control`, with `ENXIO` meaning
 //!   "runsv not running".
 //!
+//! - [`extras`]: the opt-in files beyond runit (`notification-fd`,
+//!   `timeout-kill`, `down-signal`, ...) and the `supervise/ready` record.
+//!
 //! daemontools' `svstat` reads the first 18 bytes of the same record, so the
 //! layout here must never change; richer state goes into new files.
 
 pub mod control;
+pub mod extras;
 pub mod layout;
 pub mod status;
 

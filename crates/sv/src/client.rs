@@ -7,6 +7,7 @@
 //! the same flush points (so `2>&1` transcripts interleave as runit's do).
 
 use crate::checkscript;
+use crate::json;
 use crate::render::{status_text, Record};
 use crate::watch::{self, Watcher};
 use std::ffi::{CStr, CString, OsStr};
@@ -73,6 +74,8 @@ pub struct Client {
     svdir_fd: Result<OwnedFd, i32>,
     /// inotify, when the command waits and the system has it.
     watcher: Option<Watcher>,
+    /// `-j` with `status`: one JSON object per service, errors included.
+    pub json: bool,
 }
 
 /// A service the wait phase still has to see reach its state.
@@ -165,6 +168,7 @@ impl Client {
             curdir,
             away: false,
             watcher: if watch { Watcher::new() } else { None },
+            json: false,
         }
     }
 
@@ -192,6 +196,24 @@ impl Client {
 
     /// `PREFIX NAME[/log]: WHAT[: ERR]` and a newline, flushed (runit's `out`).
     fn out_line(&mut self, prefix: &[u8], what: &[u8], e: Option<&io::Error>) {
+        if self.json {
+            let mut text = what.to_vec();
+            if let Some(e) = e {
+                text.extend_from_slice(b": ");
+                text.extend_from_slice(errtext::io_text(e).as_bytes());
+            }
+            let mut name = self.name.clone();
+            if self.islog {
+                name.extend_from_slice(b"/log");
+            }
+            let mut o = json::Object::new(&mut self.out);
+            o.name(&name);
+            o.str(if prefix == b"ok: " { "ok" } else { "error" }, &text);
+            o.end();
+            self.out.push(b'\n');
+            self.flush();
+            return;
+        }
         self.out.extend_from_slice(prefix);
         self.out.extend_from_slice(&self.name);
         if self.islog {
@@ -339,6 +361,110 @@ impl Client {
         status_text(&mut self.out, &self.rec, label, normally_up, self.tnow)
     }
 
+    /// Whether the current directory's service, running as `pid`, counts
+    /// as ready: always without `notification-fd`; with it, once runsv
+    /// recorded the readiness of that very process in `supervise/ready`.
+    fn ready_for(&self, pid: u32) -> bool {
+        if stat_errno(c"notification-fd").is_some() {
+            return true;
+        }
+        matches!(supervise::extras::read_ready(&supervise::SuperviseDir::main()), Ok(Some(r)) if r.pid == pid)
+    }
+
+    /// The fields of `-j` for the service (or log service) in the current
+    /// directory, or the error text.
+    fn json_report(&self) -> Result<json::Report, Vec<u8>> {
+        let with = |what: &[u8], e: &io::Error| [what, b": ", errtext::io_text(e).as_bytes()].concat();
+        match control::probe_ok("supervise/ok".as_ref()) {
+            Ok(()) => {}
+            Err(FifoError::NotRunning) => return Err(b"runsv not running".to_vec()),
+            Err(FifoError::Open(e)) | Err(FifoError::Write(Some(e))) => {
+                return Err(with(b"unable to open supervise/ok", &e))
+            }
+            Err(FifoError::Write(None)) => return Err(b"unable to open supervise/ok".to_vec()),
+        }
+        let raw = std::fs::read("supervise/status").map_err(|e| with(b"unable to read supervise/status", &e))?;
+        let Ok(bytes) = <[u8; 20]>::try_from(raw.as_slice()) else {
+            return Err(b"unable to read supervise/status: bad format".to_vec());
+        };
+        let rec = Record(bytes);
+        let normally_up = match stat_errno(c"down") {
+            None => Some(false),
+            Some(libc::ENOENT) => Some(true),
+            Some(_) => None,
+        };
+        let ready = if stat_errno(c"notification-fd").is_some() {
+            None
+        } else {
+            match supervise::extras::read_ready(&supervise::SuperviseDir::main()) {
+                Ok(Some(r)) if r.pid == rec.pid() && rec.state() == 1 => {
+                    Some(Some((self.tnow.saturating_sub(r.stamp.secs), r.stamp)))
+                }
+                _ => Some(None),
+            }
+        };
+        Ok(json::Report {
+            state: rec.state(),
+            pid: rec.pid(),
+            seconds: self.tnow.saturating_sub(rec.stamp()),
+            want: rec.want(),
+            paused: rec.paused() != 0,
+            term: rec.term() != 0,
+            normally_up,
+            ready,
+        })
+    }
+
+    /// `sv -j status`: one line of JSON for the current service and its
+    /// log service (`"log":null` without one). Errors are counted like
+    /// the text form's `fail:`/`warning:` lines.
+    pub fn status_json(&mut self) {
+        let mut out = Vec::new();
+        let mut o = json::Object::new(&mut out);
+        o.name(&self.name);
+        let mut errors = 0;
+        match self.json_report() {
+            Err(text) => {
+                errors += 1;
+                o.str("error", &text);
+            }
+            Ok(r) => {
+                r.fields(&mut o);
+                // SAFETY: chdir with a static NUL-terminated path.
+                let cd =
+                    if unsafe { libc::chdir(c"log".as_ptr()) } == 0 { Ok(()) } else { Err(io::Error::last_os_error()) };
+                match cd {
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => o.null("log"),
+                    Err(e) => {
+                        errors += 1;
+                        let mut inner = json::Object::new(o.raw("log"));
+                        inner
+                            .str("error", &[b"unable to change directory: ", errtext::io_text(&e).as_bytes()].concat());
+                        inner.end();
+                    }
+                    Ok(()) => {
+                        self.away = true;
+                        let log = self.json_report();
+                        let mut inner = json::Object::new(o.raw("log"));
+                        match log {
+                            Ok(r) => r.fields(&mut inner),
+                            Err(text) => {
+                                errors += 1;
+                                inner.str("error", &text);
+                            }
+                        }
+                        inner.end();
+                    }
+                }
+            }
+        }
+        o.end();
+        out.push(b'\n');
+        self.rc += errors;
+        self.out.extend_from_slice(&out);
+        self.flush();
+    }
+
     /// The `status` command for the current service.
     pub fn status(&mut self) -> u32 {
         match self.svstatus_get() {
@@ -430,13 +556,14 @@ impl Client {
             let pid = rec.pid();
             let pass = match c {
                 b'x' => false,
-                b'u' => pid != 0 && rec.state() == 1 && checkscript::passes(&self.name),
+                b'u' => pid != 0 && rec.state() == 1 && self.ready_for(pid) && checkscript::passes(&self.name),
                 b'd' => pid == 0 && rec.state() == 0,
                 b't' | b'k' => {
                     (pid == 0 && rec.want() == b'd')
                         || (self.tstart <= rec.stamp()
                             && pid != 0
                             && rec.term() == 0
+                            && self.ready_for(pid)
                             && checkscript::passes(&self.name))
                 }
                 b'o' => !((pid == 0 && self.tstart > rec.stamp()) || (pid != 0 && rec.want() != b'd')),

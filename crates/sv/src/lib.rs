@@ -38,10 +38,21 @@
 //! - `-V` prints `$Id: runit-rs VERSION $`;
 //! - `$SVDIR` is opened once at the start rather than looked up by name
 //!   for every service (same directories, same error words).
+//!
+//! Opt-in extras (issue 8), invisible unless used:
+//! - for a service with `notification-fd`, "up" (in `start`, `up -w`,
+//!   `restart`, `check`, `try-restart`) also needs `supervise/ready` to
+//!   name the running pid, i.e. runsv saw the service write its newline;
+//!   `./check` runs only after that. inotify sees `ready` appear, so the
+//!   wait ends at once;
+//! - `-j` with `status` prints one JSON object per service ([`json`]),
+//!   errors included (not in LSB mode); the usage line does not mention
+//!   it (runit's is kept).
 
 pub mod checkscript;
 pub mod client;
 pub mod command;
+pub mod json;
 pub mod render;
 pub mod watch;
 
@@ -93,8 +104,9 @@ pub fn main() -> ! {
     let svdir = env_bytes("SVDIR").unwrap_or_else(|| DEFAULT_SVDIR.as_bytes().to_vec());
     let mut wait = env_bytes("SVWAIT").map_or(DEFAULT_WAIT, |w| scan_ulong(&w));
     let mut verbose = false;
+    let mut json = false;
 
-    let mut opts = Getopt::new(&args, b"w:vV").with_name(&progname);
+    let mut opts = Getopt::new(&args, b"w:vVj").with_name(&progname);
     for opt in opts.by_ref() {
         match opt {
             Opt::Flag(b'w', arg) => {
@@ -102,6 +114,7 @@ pub fn main() -> ! {
                 verbose = true;
             }
             Opt::Flag(b'v', _) => verbose = true,
+            Opt::Flag(b'j', _) => json = true,
             Opt::Flag(b'V', _) => {
                 unix::msg::line(&[VERSION.as_bytes()]);
                 usage(&progname, lsb)
@@ -129,6 +142,10 @@ pub fn main() -> ! {
 
     let waits = plan.waits(verbose);
     let mut sv = Client::new(lsb, &svdir, plan.letters.clone(), tstart, started, curdir, waits);
+    // -j: `status` prints JSON objects, errors included (not a command
+    // word: sv dispatches on first letters).
+    // LSB mode keeps its exit codes and text.
+    sv.json = json && !lsb && plan.act == Act::Status;
     let mut pending = Vec::new();
     for name in names {
         sv.name = name;
@@ -142,6 +159,10 @@ pub fn main() -> ! {
                 0 => (true, None),
                 _ => (true, sv.answer_patience(&plan.letters)),
             },
+            Act::Status if sv.json => {
+                sv.status_json();
+                (true, None)
+            }
             Act::Status => {
                 sv.status();
                 (true, None)

@@ -47,6 +47,9 @@ pub fn relevant(ev: &Event) -> bool {
     match ev.name {
         b"status" => m & (libc::IN_MOVED_TO | libc::IN_CREATE | libc::IN_CLOSE_WRITE | libc::IN_ATTRIB) != 0,
         b"ok" => m & (libc::IN_CLOSE_NOWRITE | libc::IN_MOVED_TO | libc::IN_CREATE) != 0,
+        // runsv renames `ready.new` over it when a service with
+        // `notification-fd` reports readiness.
+        b"ready" => m & (libc::IN_MOVED_TO | libc::IN_CREATE) != 0,
         _ => false,
     }
 }

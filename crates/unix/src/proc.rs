@@ -86,7 +86,7 @@ pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
 
 /// Everything a child does between `fork` and `exec`, prepared in advance.
 ///
-/// Order in the child: `setsid`, `chdir`, descriptor moves (`dups`, in
+/// Order in the child: `setsid`, `setpgid`, `chdir`, descriptor moves (`dups`, in
 /// order), the signal mask cleared (or, with `keep_mask`, only
 /// `default_signals` unblocked) and `default_signals` reset to `SIG_DFL`,
 /// then `execv` (or `execvp`-style search when `path` has no `/` and
@@ -103,6 +103,10 @@ pub struct ChildSpec {
     /// `(from, to)` pairs applied with `dup2` (from == to clears close-on-exec).
     pub dups: Vec<(RawFd, RawFd)>,
     pub setsid: bool,
+    /// Make the child the leader of a new process group (`setpgid(0, 0)`,
+    /// also done by the parent right after `fork` so that the group exists
+    /// before `spawn` returns). Off by default.
+    pub setpgid: bool,
     /// Signals reset to `SIG_DFL` in the child. List every signal the
     /// parent catches: signals stay blocked from `fork` until these are
     /// reset, so none can run the parent's handler in the child.
@@ -127,6 +131,7 @@ impl ChildSpec {
             cwd: None,
             dups: Vec::new(),
             setsid: false,
+            setpgid: false,
             default_signals: Vec::new(),
             keep_mask: false,
             exec_fail: exec_fail.to_vec(),
@@ -175,6 +180,12 @@ impl ChildSpec {
             unsafe { self.child(&argv, &candidates, old_mask) }
         }
         let fork_error = io::Error::last_os_error();
+        if pid > 0 && self.setpgid {
+            // Both sides call it, so whichever runs first creates the group;
+            // the parent's call fails harmlessly once the child has exec'd.
+            // SAFETY: setpgid has no memory-safety preconditions.
+            unsafe { libc::setpgid(pid, pid) };
+        }
         // SAFETY: restores the mask saved above.
         unsafe { libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
         if pid < 0 {
@@ -188,6 +199,9 @@ impl ChildSpec {
         unsafe {
             if self.setsid {
                 libc::setsid();
+            }
+            if self.setpgid {
+                libc::setpgid(0, 0);
             }
             if let Some(cwd) = &self.cwd {
                 if libc::chdir(cwd.as_ptr()) != 0 {
@@ -285,6 +299,21 @@ mod tests {
         spec.search_path = path_dirs(Some(b"/nonexistent:/bin:/usr/bin"));
         let st = wait_pid(spec.spawn().unwrap()).unwrap();
         assert_eq!(st.exit_code(), Some(0));
+    }
+
+    #[test]
+    fn setpgid_makes_the_child_a_group_leader() {
+        let mut spec = ChildSpec::new(b"/bin/sh", &[b"sh", b"-c", b"exit 0"], b"x: ").unwrap();
+        spec.setpgid = true;
+        let pid = spec.spawn().unwrap();
+        // SAFETY: getpgid has no memory-safety preconditions.
+        let pgid = unsafe { libc::getpgid(pid) };
+        // SAFETY: as above.
+        let mine = unsafe { libc::getpgid(0) };
+        let st = wait_pid(pid).unwrap();
+        assert_eq!(st.exit_code(), Some(0));
+        assert_eq!(pgid, pid);
+        assert_ne!(mine, pid);
     }
 
     #[test]

@@ -1,0 +1,233 @@
+//! `sv -j status`: one JSON object per service, for monitoring tools that
+//! would otherwise scrape the text of `sv status`.
+//!
+//! ```text
+//! {"name":"web","state":"run","pid":123,"seconds":42,"want":"up",
+//!  "paused":false,"got_term":false,"normally":"up","ready":true,
+//!  "ready_seconds":40,"ready_since":"@4000000069a1b2c3...","log":{...}}
+//! {"name":"gone","error":"unable to change to service directory: file does not exist"}
+//! ```
+//!
+//! Every line is valid JSON whatever the input: names are escaped, and a
+//! name that is not UTF-8 is given with U+FFFD for each bad byte in `name`
+//! plus the exact bytes in `name_hex`. `ready` is `null` for a service
+//! without `notification-fd` (readiness unknown), else whether the current
+//! `./run` has reported it; `ready_seconds` is how long ago and
+//! `ready_since` when, as a TAI64N label (like `svlogd -t` and s6-svstat's
+//! `readysince`); both `null` when not ready.
+
+/// Appends `s` as a JSON string literal.
+pub fn string(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
+                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+                }
+                c => {
+                    let mut b = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+                }
+            }
+        }
+        for _ in chunk.invalid() {
+            out.extend_from_slice("\u{fffd}".as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+/// An object being written: `{"k":v,...}`.
+pub struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Object<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Object<'a> {
+        out.push(b'{');
+        Object { out, first: true }
+    }
+
+    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        string(self.out, k.as_bytes());
+        self.out.push(b':');
+        self.out
+    }
+
+    pub fn str(&mut self, k: &str, v: &[u8]) {
+        let out = self.key(k);
+        string(out, v);
+    }
+
+    pub fn num(&mut self, k: &str, v: u64) {
+        let out = self.key(k);
+        out.extend_from_slice(v.to_string().as_bytes());
+    }
+
+    pub fn bool(&mut self, k: &str, v: bool) {
+        let out = self.key(k);
+        out.extend_from_slice(if v { b"true" } else { b"false" });
+    }
+
+    pub fn null(&mut self, k: &str) {
+        self.key(k).extend_from_slice(b"null");
+    }
+
+    /// `"k":` followed by whatever the caller appends (a nested object).
+    pub fn raw(&mut self, k: &str) -> &mut Vec<u8> {
+        self.key(k)
+    }
+
+    /// The service name as given, and its bytes in hex when not UTF-8.
+    pub fn name(&mut self, name: &[u8]) {
+        self.str("name", name);
+        if std::str::from_utf8(name).is_err() {
+            let hex: String = name.iter().map(|b| format!("{b:02x}")).collect();
+            self.str("name_hex", hex.as_bytes());
+        }
+    }
+
+    pub fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// What `-j` reports for one service (or its log service).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The state byte of the record: 0 down, 1 run, 2 finish.
+    pub state: u8,
+    pub pid: u32,
+    pub seconds: u64,
+    /// The want byte: `u` or `d`.
+    pub want: u8,
+    pub paused: bool,
+    pub term: bool,
+    /// `None` when `down` could not be examined.
+    pub normally_up: Option<bool>,
+    /// `None`: no `notification-fd`; `Some(None)`: not ready;
+    /// `Some(Some((s, t)))`: ready for `s` seconds, since `t`.
+    pub ready: Option<Option<(u64, unix::tai64n::Tai64n)>>,
+}
+
+impl Report {
+    /// Appends the fields (after `name`, before `log`).
+    pub fn fields(&self, o: &mut Object) {
+        o.str(
+            "state",
+            match self.state {
+                0 => b"down",
+                1 => b"run",
+                2 => b"finish",
+                _ => b"unknown",
+            },
+        );
+        if self.pid != 0 {
+            o.num("pid", u64::from(self.pid));
+        } else {
+            o.null("pid");
+        }
+        o.num("seconds", self.seconds);
+        o.str(
+            "want",
+            match self.want {
+                b'u' => b"up",
+                b'd' => b"down",
+                _ => b"unknown",
+            },
+        );
+        o.bool("paused", self.paused);
+        o.bool("got_term", self.term);
+        match self.normally_up {
+            Some(up) => o.str("normally", if up { b"up" } else { b"down" }),
+            None => o.null("normally"),
+        }
+        match self.ready {
+            None => {
+                o.null("ready");
+                o.null("ready_seconds");
+                o.null("ready_since");
+            }
+            Some(None) => {
+                o.bool("ready", false);
+                o.null("ready_seconds");
+                o.null("ready_since");
+            }
+            Some(Some((s, t))) => {
+                o.bool("ready", true);
+                o.num("ready_seconds", s);
+                o.str("ready_since", &t.to_hex());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(b: &[u8]) -> String {
+        let mut out = Vec::new();
+        string(&mut out, b);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_and_always_utf8() {
+        assert_eq!(s(b"web"), "\"web\"");
+        assert_eq!(s(b"a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(s(b"t\tn\n\x01\x7f"), "\"t\\tn\\n\\u0001\\u007f\"");
+        assert_eq!(s("é".as_bytes()), "\"é\"");
+        assert_eq!(s(b"x\xffy"), "\"x\u{fffd}y\"");
+    }
+
+    #[test]
+    fn objects_join_fields_and_flag_non_utf8_names() {
+        let mut out = Vec::new();
+        let mut o = Object::new(&mut out);
+        o.name(b"a\xff");
+        o.num("n", 3);
+        o.bool("b", false);
+        o.null("z");
+        o.end();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"name\":\"a\u{fffd}\",\"name_hex\":\"61ff\",\"n\":3,\"b\":false,\"z\":null}"
+        );
+    }
+
+    #[test]
+    fn a_report_lists_every_field() {
+        let r = Report {
+            state: 1,
+            pid: 42,
+            seconds: 7,
+            want: b'u',
+            paused: false,
+            term: true,
+            normally_up: Some(true),
+            ready: Some(Some((5, unix::tai64n::Tai64n { secs: (1 << 62) + 10, nanos: 500 }))),
+        };
+        let mut out = Vec::new();
+        let mut o = Object::new(&mut out);
+        r.fields(&mut o);
+        o.end();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"state\":\"run\",\"pid\":42,\"seconds\":7,\"want\":\"up\",\"paused\":false,\"got_term\":true,\
+             \"normally\":\"up\",\"ready\":true,\"ready_seconds\":5,\
+             \"ready_since\":\"@400000000000000a000001f4\"}"
+        );
+    }
+}
