@@ -216,6 +216,8 @@ fn a_removed_and_recreated_service_directory_does_not_wedge_runsv() {
     let mut p = util::start_runsv(&svc);
     svc.wait_stat("supervise", "run");
     let svc_pid = svc.status("supervise").unwrap().pid as i32;
+    // The shell must have exec'd (read its script) before the directory goes.
+    wait_for("sleep to run", || fs::read_to_string(format!("/proc/{svc_pid}/comm")).unwrap_or_default() == "sleep\n");
     let runsv_fds = settled_fds(p.pid());
     fs::remove_dir_all(&svc.path).unwrap();
     fs::create_dir(&svc.path).unwrap();
@@ -261,7 +263,8 @@ fn void_runit_25_a_recreated_directory_with_shared_supervise_stays_controllable(
     let err = fs::File::create(t.path().join("runsv.stderr")).unwrap();
     let mut p = Proc::spawn(Command::new(util::bin("runsv")).arg(&svc).stdin(Stdio::null()).stderr(err));
     let stat = t.path().join("supervise/stat");
-    wait_for("run", || read(&stat) == "run\n");
+    // The shell must have read its script before the directory goes.
+    wait_for("run", || read(&stat) == "run\n" && read(&t.path().join("started")) == "old\n");
     let old_pid = pid_file(&t.path().join("supervise/pid"));
     fs::remove_dir_all(&svc).unwrap();
     make("new");

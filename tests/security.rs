@@ -350,3 +350,31 @@ fn a_symlink_planted_while_running_is_not_followed() {
     assert_eq!(fs::read(&victim).unwrap(), b"precious\n");
     wait_for("no link left", || !svc.join("supervise/status.new").exists());
 }
+
+/// `lock`, `control` and `ok` planted as symlinks in a `supervise/` that
+/// someone else owns: runit would follow them (creating the file a `lock`
+/// link names, as root, or reading commands from another FIFO). Ours
+/// refuses to start with runit's `unable to open` fatal line and exit 111,
+/// and creates nothing.
+#[test]
+fn planted_lock_and_fifo_symlinks_are_refused() {
+    for (name, verb) in [("lock", "open"), ("control", "open"), ("ok", "read")] {
+        let svc = ServiceDir::new("exec sleep 100000");
+        let sup = svc.join("supervise");
+        fs::create_dir(&sup).unwrap();
+        let victim = svc.scratch().join("victim");
+        if name != "lock" {
+            assert!(Command::new("mkfifo").arg(&victim).status().unwrap().success());
+        }
+        symlink(&victim, sup.join(name)).unwrap();
+        let mut p = util::start_runsv(&svc);
+        assert_eq!(p.wait_exit().code(), Some(111), "{name}");
+        assert_eq!(
+            util::runsv_stderr(&svc),
+            format!("runsv {}: fatal: unable to {verb} supervise/{name}: symbolic link loop\n", svc.path.display())
+        );
+        if name == "lock" {
+            assert!(!victim.exists(), "a lock link made runsv create its target");
+        }
+    }
+}

@@ -161,12 +161,15 @@ fn make_supervise_dir(parent: &Path, name: &str, label: &Label) {
 }
 
 /// Opens `supervise/lock` (0600, append) and takes the exclusive lock.
+/// Like the FIFOs below it is never opened through a symlink: in a
+/// `supervise/` owned by someone else, a planted `lock` link would make a
+/// root runsv create any file it names (runit follows it).
 fn open_lock(path: &str, wait: bool, label: &Label) -> File {
     let f = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)
         .unwrap_or_else(|e| label.die(111, &[b"unable to open ", path.as_bytes()], Some(&e)));
     if let Err(e) = unix::lock::lock_exclusive(f.as_raw_fd(), wait) {
@@ -188,7 +191,7 @@ fn open_control(path: &str, label: &Label) -> (File, File) {
         OpenOptions::new()
             .read(read)
             .write(!read)
-            .custom_flags(libc::O_NONBLOCK)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
             .open(path)
             .unwrap_or_else(|e| label.die(111, &[b"unable to open ", path.as_bytes()], Some(&e)))
     };
@@ -203,7 +206,7 @@ fn open_ok(path: &str, label: &Label) -> OwnedFd {
     let _ = unix::fifo::mkfifo(Path::new(path), 0o600);
     OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)
         .map(OwnedFd::from)
         .unwrap_or_else(|e| label.die(111, &[b"unable to read ", path.as_bytes()], Some(&e)))
