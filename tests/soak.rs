@@ -308,7 +308,8 @@ fn runsvdir_entry_churn_for_a_minute() {
     }
     let p = Proc::spawn(Command::new(util::bin("runsvdir")).arg(&sd).stdin(Stdio::null()).stderr(Stdio::null()));
     let fds0 = settled_fds(p.pid());
-    let end = Instant::now() + Duration::from_secs(60);
+    let secs = std::env::var("SOAK_CHURN_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let end = Instant::now() + Duration::from_secs(secs);
     let mut rounds = 0u64;
     while Instant::now() < end {
         for i in 0..16 {
@@ -325,7 +326,24 @@ fn runsvdir_entry_churn_for_a_minute() {
     for i in 0..16 {
         let _ = fs::remove_file(sd.join(format!("c{i}")));
     }
-    wait_for_within("every runsv to go", Duration::from_secs(60), || children(p.pid()).is_empty());
+    let gone = Instant::now() + Duration::from_secs(60);
+    while !children(p.pid()).is_empty() && Instant::now() < gone {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left: Vec<String> = children(p.pid())
+        .into_iter()
+        .map(|(c, st)| {
+            let kids: Vec<String> = children(c).iter().map(|&(k, ks)| format!("{k} {ks} {}", comm(k))).collect();
+            let sigs: Vec<String> = fs::read_to_string(format!("/proc/{c}/status"))
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.starts_with("Sig") || l.starts_with("ShdPnd"))
+                .map(str::to_owned)
+                .collect();
+            format!("{c} {st} {} {} kids={kids:?} {sigs:?}", comm(c), arg1(c))
+        })
+        .collect();
+    assert!(left.is_empty(), "left after {rounds} rounds: {left:#?}");
     let fds1 = settled_fds(p.pid());
     eprintln!("churn: {rounds} rounds; runsvdir fds {fds0} -> {fds1}");
     assert_eq!(fds0, fds1);
