@@ -348,3 +348,43 @@ fn runsvdir_entry_churn_for_a_minute() {
     eprintln!("churn: {rounds} rounds; runsvdir fds {fds0} -> {fds1}");
     assert_eq!(fds0, fds1);
 }
+
+/// runsvdir with 10,000 services (`SOAK_SERVICES`; tests/runsvdir.rs runs
+/// 1,000 in CI): every one reaches `run`, each runsv is a child of
+/// runsvdir, and on HUP every runsv and service stops with no zombie left.
+#[test]
+#[ignore = "minutes and 20,000 processes: cargo test --test soak -- --ignored"]
+fn ten_thousand_services_start_and_stop() {
+    let n: usize = std::env::var("SOAK_SERVICES").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let tmp = tempfile::Builder::new().prefix("soak-many").tempdir().unwrap();
+    let sd = tmp.path().join("sd");
+    fs::create_dir(&sd).unwrap();
+    for i in 0..n {
+        let d = tmp.path().join(format!("sv/s{i}"));
+        fs::create_dir_all(&d).unwrap();
+        util::script(&d.join("run"), "exec sleep 100000");
+        symlink(&d, sd.join(format!("s{i}"))).unwrap();
+    }
+    let t0 = Instant::now();
+    let mut p = Proc::spawn(Command::new(util::bin("runsvdir")).arg(&sd).stdin(Stdio::null()).stderr(Stdio::null()));
+    let stat = |i: usize| fs::read_to_string(tmp.path().join(format!("sv/s{i}/supervise/stat"))).unwrap_or_default();
+    let mut up = 0;
+    wait_for_within("every service to run", Duration::from_secs(1800), || {
+        while up < n && stat(up) == "run\n" {
+            up += 1;
+        }
+        up == n
+    });
+    let took = t0.elapsed();
+    let runsvs = children(p.pid()).iter().filter(|&&(c, _)| comm(c) == "runsv").count();
+    eprintln!(
+        "{n} services up in {took:?}; {runsvs} runsv; runsvdir RSS {} kB, fds {}",
+        rss_kb(p.pid()),
+        fd_count(p.pid())
+    );
+    assert_eq!(runsvs, n);
+    p.signal(libc::SIGHUP);
+    assert_eq!(p.wait_exit().code(), Some(111));
+    wait_for_within("every service to stop", Duration::from_secs(600), || (0..n).all(|i| stat(i) != "run\n"));
+    eprintln!("all stopped {:?} after HUP", t0.elapsed() - took);
+}
