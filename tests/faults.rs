@@ -418,6 +418,46 @@ fn an_unwritable_supervise_dir_keeps_runsv_working_with_warnings() {
     assert_eq!(p.wait_exit().code(), Some(0));
 }
 
+/// `supervise/` covered by a read-only bind mount while runsv runs (a
+/// remount of the mount runsv already writes to is refused by the kernel
+/// as busy). runit resolves `supervise/status.new` by path and would get
+/// `read-only file system` on every update; ours writes through the
+/// directory it opened at startup, which is still on the writable mount,
+/// so updates go on and are visible through the read-only view.
+#[test]
+fn a_read_only_bind_mount_over_supervise_does_not_stop_status_updates() {
+    let t = tempfile::Builder::new().prefix("faults-robind").tempdir().unwrap();
+    let root = t.path();
+    let svc = root.join("svc");
+    fs::create_dir_all(&svc).unwrap();
+    util::script(&svc.join("run"), "exec sleep 100000");
+    let s = svc.display().to_string();
+    let Some(mut p) = runsv_in_namespace(root, "true", &s) else { return };
+    let pid = p.pid();
+    let inside = |rel: &str| PathBuf::from(format!("/proc/{pid}/root{s}/{rel}"));
+    wait_for("run", || read(&inside("supervise/stat")) == "run\n");
+    let sup = format!("{s}/supervise");
+    for args in [vec!["--bind", &sup, &sup], vec!["-o", "remount,ro,bind", &sup]] {
+        let st = Command::new("nsenter").args(["-t", &pid.to_string(), "-m", "mount"]).args(&args).status().unwrap();
+        assert!(st.success(), "mount {args:?}");
+    }
+    let probe = Command::new("nsenter")
+        .args(["-t", &pid.to_string(), "-m", "touch"])
+        .arg(format!("{sup}/probe"))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!probe.success(), "the view is read-only");
+    supervise::control::send(&inside("supervise/control"), b"d").unwrap();
+    wait_for("down through the read-only view", || read(&inside("supervise/stat")) == "down\n");
+    supervise::control::send(&inside("supervise/control"), b"u").unwrap();
+    wait_for("run again", || read(&inside("supervise/stat")) == "run\n");
+    let err = read(&root.join("runsv.stderr"));
+    assert!(err.is_empty(), "{err}");
+    p.signal(libc::SIGTERM);
+    assert_eq!(p.wait_exit().code(), Some(0));
+}
+
 // ----- crash loop, resources ------------------------------------------------
 
 /// A service that exits at once, with a log service that also exits at
