@@ -213,12 +213,9 @@ fn fast_exits_restart_at_most_once_a_second() {
 fn letters_keep_working_during_the_restart_delay() {
     // void-linux/runit#33: runit sleeps a blocking second after a fast
     // exit, and reads no letter until it is over.
-    let svc = ServiceDir::new("touch ../ran; exit 1");
+    let svc = ServiceDir::quick_exit();
     let _p = start_runsv(&svc);
-    // past the record runsv writes at start-up, before ./run ever ran
-    wait_for("first run", || svc.scratch().join("ran").exists());
-    svc.wait_stat("supervise", "down");
-    let went_down = svc.status("supervise").unwrap().stamp;
+    let went_down = svc.wait_quick_exit("supervise").stamp;
     svc.control("supervise", "d");
     wait_for("want down written", || svc.status("supervise").map(|s| s.want) == Some(b'd'));
     let now = unix::tai64n::Tai64n::now();

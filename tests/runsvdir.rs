@@ -439,8 +439,9 @@ fn term_exits_0_and_leaves_every_runsv_running() {
     }
 }
 
-#[test]
-fn as_pid_1_term_stops_every_service_before_exiting() {
+/// runsvdir as PID 1 of a PID namespace gets SIGTERM; returns whether each
+/// service was stopped by its runsv (its TERM trap ran) and runsvdir's exit.
+fn term_runsvdir_as_pid_1(container: bool) -> (Vec<bool>, Option<i32>, Scan) {
     // A container's entrypoint: runsvdir is PID 1 of a PID namespace
     // (`unshare --kill-child` takes the namespace down with the guard).
     let s = Scan::new();
@@ -456,9 +457,14 @@ fn as_pid_1_term_stops_every_service_before_exiting() {
         symlink(&dir, s.sd.join(name)).unwrap();
     }
     let err = fs::File::create(s.path("stderr")).unwrap();
+    let mut cmd = Command::new("unshare");
+    if container {
+        cmd.env("RUNIT_RS_CONTAINER", "1");
+    } else {
+        cmd.env_remove("RUNIT_RS_CONTAINER");
+    }
     let mut unshare = Proc::spawn(
-        Command::new("unshare")
-            .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
             .arg(runsvdir())
             .arg(&s.sd)
             .stdin(Stdio::null())
@@ -478,12 +484,29 @@ fn as_pid_1_term_stops_every_service_before_exiting() {
     });
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(pid1.unwrap(), libc::SIGTERM) };
-    assert_eq!(unshare.wait_exit().code(), Some(0), "stderr: {}", s.stderr());
+    let code = unshare.wait_exit().code();
+    let stopped = ["a", "b"].iter().map(|n| s.path(&format!("{n}.stopped")).exists()).collect();
+    (stopped, code, s)
+}
+
+#[test]
+fn as_pid_1_with_container_mode_term_stops_every_service_before_exiting() {
+    let (stopped, code, s) = term_runsvdir_as_pid_1(true);
+    assert_eq!(code, Some(0), "stderr: {}", s.stderr());
     // Each service got TERM from its runsv (not the kernel's SIGKILL).
+    assert_eq!(stopped, [true, true]);
     for name in ["a", "b"] {
-        assert_eq!(fs::read_to_string(s.path(&format!("{name}.stopped"))).unwrap_or_default(), "stopped\n");
         assert_eq!(s.stat(name), "down\n");
     }
+}
+
+#[test]
+fn as_pid_1_without_container_mode_term_exits_at_once_as_runit() {
+    // runit's behaviour: runsvdir exits, the kernel kills the rest of the
+    // namespace, and no service runs its TERM trap.
+    let (stopped, code, s) = term_runsvdir_as_pid_1(false);
+    assert_eq!(code, Some(0), "stderr: {}", s.stderr());
+    assert_eq!(stopped, [false, false]);
 }
 
 #[test]

@@ -164,6 +164,30 @@ impl ServiceDir {
         });
     }
 
+    /// A service whose `./run` notes when it ran (in `../ran`) and exits 1.
+    pub fn quick_exit() -> ServiceDir {
+        ServiceDir::new("date +%s.%N > ../ran; exit 1")
+    }
+
+    /// For a [`ServiceDir::quick_exit`] service: waits until runsv has
+    /// recorded the end of a run, i.e. the record is down and stamped after
+    /// the run's own clock reading. (The record runsv writes at start-up is
+    /// also "down", but older than any run.)
+    pub fn wait_quick_exit(&self, sup: &str) -> supervise::Status {
+        let ran = || fs::read_to_string(self.scratch().join("ran")).ok()?.trim().parse::<f64>().ok();
+        let mut found = None;
+        wait_for("runsv to record a run's exit", || {
+            let (Some(t), Some(s)) = (ran(), self.status(sup)) else { return false };
+            let stamp = s.stamp.unix_secs() as f64 + s.stamp.nanos as f64 / 1e9;
+            let done = s.state == 0 && s.pid == 0 && stamp >= t && self.stat(sup) == "down\n";
+            if done {
+                found = Some(s);
+            }
+            done
+        });
+        found.unwrap()
+    }
+
     /// Waits until the status pid is non-zero and differs from `old`.
     pub fn wait_new_pid(&self, sup: &str, old: u32) -> u32 {
         let mut pid = 0;

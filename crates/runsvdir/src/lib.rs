@@ -28,11 +28,13 @@
 //! - A new entry made with `mkdir`, or one that newly fails to stat, is
 //!   looked at again a second later (see [`table`]); runit's equivalent is
 //!   its one-second sleep when DIR changed within the current second.
-//! - As PID 1 (a container's entrypoint), SIGTERM first stops every runsv
-//!   (SIGTERM, so each stops its service and log) and waits for them, at
-//!   most [`PID1_GRACE`], then exits 0. runit exits at once, and the kernel
-//!   then SIGKILLs every process of the container: no service gets to
-//!   stop cleanly, no `finish` runs. Outside PID 1, SIGTERM is runit's.
+//! - Opt-in, as PID 1 (a container's entrypoint) with `RUNIT_RS_CONTAINER=1`
+//!   in the environment: SIGTERM first stops every runsv (SIGTERM, so each
+//!   stops its service and log) and waits for them, at most
+//!   [`PID1_GRACE`], then exits 0. runit exits at once, and the kernel then
+//!   SIGKILLs every process of the container: no service gets to stop
+//!   cleanly, no `finish` runs. Otherwise SIGTERM is runit's. (Adopted
+//!   orphans are reaped at once in every case: runsvdir reaps on SIGCHLD.)
 //! - SIGALRM scans at once (as Debian's does) without writing Debian's
 //!   `.forced-rescan` marker.
 //! - The LOG area is rewritten through `/proc/self/mem`; without `/proc`
@@ -175,7 +177,7 @@ fn run(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, mut log: Op
         for sig in signals.drain() {
             match sig {
                 libc::SIGTERM => {
-                    if std::process::id() == 1 {
+                    if std::process::id() == 1 && container_mode() {
                         stop_all(table, signals, Instant::now() + PID1_GRACE);
                     }
                     std::process::exit(0)
@@ -189,6 +191,13 @@ fn run(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, mut log: Op
             }
         }
     }
+}
+
+/// Whether the container behaviour of SIGTERM was asked for
+/// (`RUNIT_RS_CONTAINER=1`, the variable that also forces runit's
+/// container mode).
+fn container_mode() -> bool {
+    std::env::var_os("RUNIT_RS_CONTAINER").is_some_and(|v| v == "1")
 }
 
 /// SIGTERM to every runsv, then waits until they have all exited or
