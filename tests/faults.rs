@@ -231,10 +231,21 @@ fn a_removed_and_recreated_service_directory_does_not_wedge_runsv() {
     let err = fs::File::create(svc.scratch().join("second.stderr")).unwrap();
     let mut second = Proc::spawn(Command::new(util::bin("runsv")).arg(&svc.path).stderr(err));
     svc.wait_stat("supervise", "run");
+    let new_pid = svc.status("supervise").unwrap().pid as i32;
+    // ...the old one, its service killed, does not take the new directory
+    // over (its supervise is not the new one): it keeps failing to start
+    // ./run in the deleted directory, as runit does, and the new service
+    // runs exactly once...
+    kill(svc_pid, libc::SIGKILL);
+    wait_for("the old runsv to retry", || {
+        util::runsv_stderr(&svc).contains("unable to start ./run: file does not exist")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let in_new: Vec<i32> = procs_in(&svc.path).into_iter().filter(|&q| q != second.pid()).collect();
+    assert_eq!(in_new, vec![new_pid], "one service in the new directory");
     // ...and the old one still obeys TERM.
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit().code(), Some(0));
-    wait_for("the old service to stop", || !alive(svc_pid));
     assert!(second.running());
     svc.control("supervise", "x");
     assert_eq!(second.wait_exit().code(), Some(0));
