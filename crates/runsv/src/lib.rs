@@ -20,7 +20,15 @@
 //! - no periodic wake-ups while idle (runit wakes hourly);
 //! - fork failures are retried after 5 s the same way, without blocking;
 //! - each service tracks its own "pid changed" flag (runit shares one, so a
-//!   log update could swallow the main service's `pid` file rewrite).
+//!   log update could swallow the main service's `pid` file rewrite);
+//! - `status`, `stat` and `pid` are written through the `supervise/`
+//!   directories held open, and a runsv whose service directory was
+//!   removed re-enters DIR before the next start when DIR's `supervise` is
+//!   still its own ([`home`]): a reinstalled service with `supervise`
+//!   linked outside stays controllable (runit soft-locks,
+//!   void-linux/runit#25);
+//! - `supervise/lock`, `control` and `ok` are never opened through a
+//!   symlink (a fatal `symbolic link loop` instead).
 //!
 //! Opt-in extras (issue 8; `supervise::extras` has the file formats). A
 //! service directory (or `log/`) without these files behaves as above:
