@@ -24,7 +24,7 @@
 //! - `status`, `stat` and `pid` are written through the `supervise/`
 //!   directories held open, and a runsv whose service directory was
 //!   removed re-enters DIR before the next start when DIR's `supervise` is
-//!   still its own ([`home`]): a reinstalled service with `supervise`
+//!   still its own (module `home`): a reinstalled service with `supervise`
 //!   linked outside stays controllable (runit soft-locks,
 //!   void-linux/runit#25);
 //! - `supervise/lock`, `control` and `ok` are never opened through a
