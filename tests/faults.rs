@@ -82,6 +82,18 @@ fn rss_kb(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Heap and other private data mappings (VmData) in kB: unlike RSS it does
+/// not grow as more pages of the binary or the heap are merely touched, so
+/// it is the figure that shows a leak.
+fn data_kb(pid: i32) -> u64 {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmData:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Processes whose current directory is `dir` (or below it).
 fn procs_in(dir: &Path) -> Vec<i32> {
     let mut out = Vec::new();
@@ -484,11 +496,15 @@ fn a_crash_loop_leaks_no_fds_and_no_memory() {
     let p = util::start_runsv(&svc);
     let starts = || read(&svc.scratch().join("starts")).lines().count();
     wait_for("two starts", || starts() >= 2);
-    let (fd0, rss0) = (settled_fds(p.pid()), rss_kb(p.pid()));
+    let (fd0, rss0, data0) = (settled_fds(p.pid()), rss_kb(p.pid()), data_kb(p.pid()));
     let n0 = starts();
     wait_for_within("five more restarts", Duration::from_secs(20), || starts() >= n0 + 5);
-    let (fd1, rss1) = (settled_fds(p.pid()), rss_kb(p.pid()));
-    eprintln!("crash loop: {} restarts, fds {fd0} -> {fd1}, RSS {rss0} kB -> {rss1} kB", starts());
+    let (fd1, rss1, data1) = (settled_fds(p.pid()), rss_kb(p.pid()), data_kb(p.pid()));
+    eprintln!(
+        "crash loop: {} restarts, fds {fd0} -> {fd1}, RSS {rss0} kB -> {rss1} kB, data {data0} kB -> {data1} kB",
+        starts()
+    );
+    assert_eq!(data0, data1, "private data grew");
     assert_eq!(fd0, fd1, "fd leak");
     assert!(rss1 <= rss0 + 64, "RSS grew from {rss0} to {rss1} kB");
     assert!(util::runsv_stderr(&svc).is_empty(), "{}", util::runsv_stderr(&svc));
