@@ -20,7 +20,15 @@
 //! - no periodic wake-ups while idle (runit wakes hourly);
 //! - fork failures are retried after 5 s the same way, without blocking;
 //! - each service tracks its own "pid changed" flag (runit shares one, so a
-//!   log update could swallow the main service's `pid` file rewrite).
+//!   log update could swallow the main service's `pid` file rewrite);
+//! - `status`, `stat` and `pid` are written through the `supervise/`
+//!   directories held open, and a runsv whose service directory was
+//!   removed re-enters DIR before the next start when DIR's `supervise` is
+//!   still its own (module `home`): a reinstalled service with `supervise`
+//!   linked outside stays controllable (runit soft-locks,
+//!   void-linux/runit#25);
+//! - `supervise/lock`, `control` and `ok` are never opened through a
+//!   symlink (a fatal `symbolic link loop` instead).
 //!
 //! Opt-in extras (issue 8; `supervise::extras` has the file formats). A
 //! service directory (or `log/`) without these files behaves as above:
@@ -42,6 +50,7 @@
 //!   explicit `u`/`o` resets it; never less than runit's 1-second rule;
 //! - `control/C` scripts get the service's pid as argv[1] when it has one.
 
+mod home;
 mod service;
 
 use service::{Ctx, Runsv, Service};
@@ -74,6 +83,7 @@ fn start(dir: &[u8], label: Label) -> Runsv {
 
     let signals = unix::selfpipe::SelfPipe::new(&[libc::SIGCHLD, libc::SIGTERM])
         .unwrap_or_else(|e| die("unable to create selfpipe", &e));
+    let start_dir = File::open(".").ok();
     if let Err(e) = std::env::set_current_dir(Path::new(std::ffi::OsStr::from_bytes(dir))) {
         die("unable to change to directory", &e);
     }
@@ -109,13 +119,20 @@ fn start(dir: &[u8], label: Label) -> Runsv {
         let _ = supervise::extras::remove_ready(&SuperviseDir::log());
     }
 
+    if let Some(d) = start_dir {
+        home::remember(d, dir);
+    }
+    // Status files are written through the supervise directories held
+    // open, so they stay right if the service directory is replaced.
+    let opened = |d: SuperviseDir| d.clone().opened().unwrap_or(d);
+
     let ctx = Ctx::new(label.clone(), log_pipe);
     let (main_r, main_w) = open_control("supervise/control", &label);
-    let mut main = Service::new(SuperviseDir::main(), false, main_want, main_lock, main_r, main_w);
+    let mut main = Service::new(opened(SuperviseDir::main()), false, main_want, main_lock, main_r, main_w);
     ctx.update(&mut main);
     let log = log_lock.map(|lock| {
         let (r, w) = open_control("log/supervise/control", &label);
-        let mut log = Service::new(SuperviseDir::log(), true, log_want, lock, r, w);
+        let mut log = Service::new(opened(SuperviseDir::log()), true, log_want, lock, r, w);
         ctx.update(&mut log);
         log
     });
@@ -152,12 +169,15 @@ fn make_supervise_dir(parent: &Path, name: &str, label: &Label) {
 }
 
 /// Opens `supervise/lock` (0600, append) and takes the exclusive lock.
+/// Like the FIFOs below it is never opened through a symlink: in a
+/// `supervise/` owned by someone else, a planted `lock` link would make a
+/// root runsv create any file it names (runit follows it).
 fn open_lock(path: &str, wait: bool, label: &Label) -> File {
     let f = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)
         .unwrap_or_else(|e| label.die(111, &[b"unable to open ", path.as_bytes()], Some(&e)));
     if let Err(e) = unix::lock::lock_exclusive(f.as_raw_fd(), wait) {
@@ -179,7 +199,7 @@ fn open_control(path: &str, label: &Label) -> (File, File) {
         OpenOptions::new()
             .read(read)
             .write(!read)
-            .custom_flags(libc::O_NONBLOCK)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
             .open(path)
             .unwrap_or_else(|e| label.die(111, &[b"unable to open ", path.as_bytes()], Some(&e)))
     };
@@ -194,7 +214,7 @@ fn open_ok(path: &str, label: &Label) -> OwnedFd {
     let _ = unix::fifo::mkfifo(Path::new(path), 0o600);
     OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)
         .map(OwnedFd::from)
         .unwrap_or_else(|e| label.die(111, &[b"unable to read ", path.as_bytes()], Some(&e)))

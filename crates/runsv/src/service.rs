@@ -358,6 +358,7 @@ impl Ctx {
     /// Starts `./finish CODE STATUS` when in state finish, else `./run`
     /// (after `control/u`). A failed exec shows up as an exit with 111.
     fn start(&self, s: &mut Service) {
+        crate::home::reenter_if_removed();
         let finishing = s.state == State::Finish;
         let (code, status);
         let mut argv: Vec<&[u8]> = Vec::with_capacity(3);

@@ -17,7 +17,7 @@
 use crate::layout::SuperviseDir;
 use std::io::{self, Read};
 use std::path::Path;
-use unix::atomic::{replace, ReplaceError};
+use unix::atomic::ReplaceError;
 use unix::tai64n::Tai64n;
 
 /// Size of runit's record; sv rejects anything else ("bad format").
@@ -197,7 +197,7 @@ pub fn write_files(
 ) -> bool {
     let mut put = |name: &str, data: &[u8]| -> Result<(), bool> {
         let tmp = format!("{name}.new");
-        replace(&dir.file(&tmp), &dir.file(name), data, 0o644).map_err(|e| {
+        dir.replace(&tmp, name, data, 0o644).map_err(|e| {
             let cat = |a: &[u8], b: &[u8], c: &[u8]| [a, b, c].concat();
             match e {
                 ReplaceError::Open(e) => {

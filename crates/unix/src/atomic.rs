@@ -3,8 +3,11 @@
 //! Readers (sv, monitoring) never see a half-written file. The steps are
 //! reported separately because runit's warnings name the step that failed.
 
+use std::ffi::CString;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -58,6 +61,45 @@ pub fn replace(tmp: &Path, dst: &Path, data: &[u8], mode: u32) -> Result<(), Rep
     std::fs::rename(tmp, dst).map_err(ReplaceError::Rename)
 }
 
+/// [`replace`] with both names relative to the directory open as `dir`
+/// (`openat`/`renameat`), so the files land in that directory even after
+/// the path that led to it was removed or now leads elsewhere.
+pub fn replace_at(dir: RawFd, tmp: &Path, dst: &Path, data: &[u8], mode: u32) -> Result<(), ReplaceError> {
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL));
+    let ctmp = c(tmp).map_err(ReplaceError::Open)?;
+    let cdst = c(dst).map_err(ReplaceError::Rename)?;
+    let flags = libc::O_WRONLY | libc::O_TRUNC | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: ctmp is a valid C string; the result is checked and owned below.
+    let open = || unsafe { libc::openat(dir, ctmp.as_ptr(), flags, mode as libc::c_uint) };
+    // SAFETY: as above, for unlinkat.
+    let unlink = || unsafe { libc::unlinkat(dir, ctmp.as_ptr(), 0) };
+    let mut fd = open();
+    if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ELOOP) {
+        unlink();
+        fd = open();
+    }
+    if fd < 0 {
+        return Err(ReplaceError::Open(io::Error::last_os_error()));
+    }
+    // SAFETY: fd was just opened and is owned by nobody else.
+    let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+    let written = match f.write(data) {
+        Ok(n) if n == data.len() => Ok(()),
+        Ok(_) => Err(ReplaceError::Write(None)),
+        Err(e) => Err(ReplaceError::Write(Some(e))),
+    };
+    drop(f);
+    if let Err(e) = written {
+        unlink();
+        return Err(e);
+    }
+    // SAFETY: both names are valid C strings relative to the same dir fd.
+    if unsafe { libc::renameat(dir, ctmp.as_ptr(), dir, cdst.as_ptr()) } != 0 {
+        return Err(ReplaceError::Rename(io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +124,22 @@ mod tests {
         replace(&tmp, &d.path().join("x"), b"mine", 0o644).unwrap();
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
         assert_eq!(std::fs::read(d.path().join("x")).unwrap(), b"mine");
+    }
+
+    #[test]
+    fn replace_at_writes_into_the_open_directory_even_after_it_moved() {
+        use std::os::fd::AsRawFd;
+        let d = tempfile::tempdir().unwrap();
+        let sub = d.path().join("sup");
+        std::fs::create_dir(&sub).unwrap();
+        let fd = std::fs::File::open(&sub).unwrap();
+        std::fs::rename(&sub, d.path().join("moved")).unwrap();
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, d.path().join("moved/x.new")).unwrap();
+        replace_at(fd.as_raw_fd(), Path::new("x.new"), Path::new("x"), b"new\n", 0o644).unwrap();
+        assert_eq!(std::fs::read(d.path().join("moved/x")).unwrap(), b"new\n");
+        assert!(!d.path().join("moved/x.new").exists());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     }
 }

@@ -25,15 +25,38 @@ impl SelfPipe {
         let (read, write) = crate::fd::pipe_cloexec()?;
         crate::fd::set_nonblock(read.as_raw_fd(), true)?;
         crate::fd::set_nonblock(write.as_raw_fd(), true)?;
-        let mut flags = Vec::new();
-        for &sig in signals {
-            let flag = Arc::new(AtomicBool::new(false));
-            signal_hook::flag::register(sig, Arc::clone(&flag))?;
-            // try_clone duplicates with F_DUPFD_CLOEXEC, so the copy stays close-on-exec.
-            signal_hook::low_level::pipe::register_raw(sig, write.try_clone()?)?;
-            flags.push((sig, flag));
-        }
-        Ok(SelfPipe { read, _write: write, flags })
+        // The signals stay blocked until both the flag and the pipe byte are
+        // in place: one arriving in between would set the flag without
+        // waking the poll, and be seen only at the next unrelated wake-up
+        // (a runsv TERMed by runsvdir right after it started kept running
+        // for ever). Blocked, it waits and is delivered to both at once.
+        // SAFETY: sigset_t is plain data; the calls only read and write the
+        // sets passed.
+        let old_mask = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for &sig in signals {
+                libc::sigaddset(&mut set, sig);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            old
+        };
+        let register = || -> io::Result<Vec<(libc::c_int, Arc<AtomicBool>)>> {
+            let mut flags = Vec::new();
+            for &sig in signals {
+                let flag = Arc::new(AtomicBool::new(false));
+                signal_hook::flag::register(sig, Arc::clone(&flag))?;
+                // try_clone duplicates with F_DUPFD_CLOEXEC, so the copy stays close-on-exec.
+                signal_hook::low_level::pipe::register_raw(sig, write.try_clone()?)?;
+                flags.push((sig, flag));
+            }
+            Ok(flags)
+        };
+        let flags = register();
+        // SAFETY: restores the mask saved above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
+        Ok(SelfPipe { read, _write: write, flags: flags? })
     }
 
     /// The descriptor to poll for readability.
