@@ -14,85 +14,10 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use util::procfs::{alive, arg1, children, data_kb, proc_state, rss_kb, settled_fds};
 use util::{wait_for, wait_for_within, Proc, ServiceDir};
 
 // ----- /proc helpers --------------------------------------------------------
-
-/// (state letter, ppid) of a process, None once it is gone.
-fn proc_state(pid: i32) -> Option<(char, i32)> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    let mut f = rest.split(' ');
-    let state = f.next()?.chars().next()?;
-    let ppid = f.next()?.parse().ok()?;
-    Some((state, ppid))
-}
-
-/// Running (not a zombie, not gone).
-fn alive(pid: i32) -> bool {
-    proc_state(pid).is_some_and(|(s, _)| s != 'Z')
-}
-
-/// Every process whose parent is `ppid`: (pid, state letter).
-fn children(ppid: i32) -> Vec<(i32, char)> {
-    let mut out = Vec::new();
-    for ent in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = ent.file_name().to_string_lossy().parse::<i32>() else { continue };
-        if let Some((s, pp)) = proc_state(pid) {
-            if pp == ppid {
-                out.push((pid, s));
-            }
-        }
-    }
-    out
-}
-
-/// argv[1] of a process (runsv's service name), if readable.
-fn arg1(pid: i32) -> Option<String> {
-    let cmd = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let mut it = cmd.split(|&b| b == 0);
-    it.next()?;
-    Some(String::from_utf8_lossy(it.next()?).into_owned())
-}
-
-/// Number of open file descriptors of a process.
-fn fd_count(pid: i32) -> usize {
-    fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
-}
-
-/// The fd count of a process at rest: the least of a few samples, so a
-/// pipe that lives only while it forks a child is not counted.
-fn settled_fds(pid: i32) -> usize {
-    (0..40)
-        .map(|_| {
-            std::thread::sleep(Duration::from_millis(5));
-            fd_count(pid)
-        })
-        .min()
-        .unwrap()
-}
-
-/// Resident set size in kB.
-fn rss_kb(pid: i32) -> u64 {
-    let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Heap and other private data mappings (VmData) in kB: unlike RSS it does
-/// not grow as more pages of the binary or the heap are merely touched, so
-/// it is the figure that shows a leak.
-fn data_kb(pid: i32) -> u64 {
-    let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmData:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
 
 /// Processes whose current directory is `dir` (or below it).
 fn procs_in(dir: &Path) -> Vec<i32> {

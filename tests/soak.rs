@@ -19,74 +19,8 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use util::procfs::{arg1, children, comm, data_kb, fd_count, rss_kb, settled_fds};
 use util::{wait_for, wait_for_within, Proc};
-
-fn proc_state(pid: i32) -> Option<(char, i32)> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    let mut f = rest.split(' ');
-    let state = f.next()?.chars().next()?;
-    let ppid = f.next()?.parse().ok()?;
-    Some((state, ppid))
-}
-
-fn children(ppid: i32) -> Vec<(i32, char)> {
-    let mut out = Vec::new();
-    for ent in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = ent.file_name().to_string_lossy().parse::<i32>() else { continue };
-        if let Some((s, pp)) = proc_state(pid) {
-            if pp == ppid {
-                out.push((pid, s));
-            }
-        }
-    }
-    out
-}
-
-fn comm(pid: i32) -> String {
-    fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim().to_string()
-}
-
-fn arg1(pid: i32) -> String {
-    let cmd = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    String::from_utf8_lossy(cmd.split(|&b| b == 0).nth(1).unwrap_or_default()).into_owned()
-}
-
-fn fd_count(pid: i32) -> usize {
-    fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
-}
-
-/// Least of a few samples: a pipe open only while forking is not counted.
-fn settled_fds(pid: i32) -> usize {
-    (0..40)
-        .map(|_| {
-            std::thread::sleep(Duration::from_millis(5));
-            fd_count(pid)
-        })
-        .min()
-        .unwrap()
-}
-
-fn rss_kb(pid: i32) -> u64 {
-    let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Heap and other private data mappings (VmData) in kB: unlike RSS it does
-/// not grow as more pages of the binary or the heap are merely touched, so
-/// it is the figure that shows a leak.
-fn data_kb(pid: i32) -> u64 {
-    let s = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmData:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
 
 /// Children of `pid` that stay zombies over 200 ms (a short-lived zombie
 /// between SIGCHLD and the reap is normal).
@@ -110,7 +44,7 @@ struct Census {
 fn census(runsvdir: i32, skip: &[&str]) -> Census {
     let mut procs = vec![("runsvdir".to_string(), runsvdir)];
     for (pid, _) in children(runsvdir) {
-        let name = arg1(pid);
+        let name = arg1(pid).unwrap_or_default();
         if comm(pid) != "runsv" || skip.contains(&name.as_str()) {
             continue;
         }
@@ -245,7 +179,7 @@ fn soak(how_long: Duration) {
         blinks += 1;
     }
     let _ = fs::remove_file(&blink_link);
-    wait_for("blink's runsv to go", || children(runsvdir).iter().all(|&(p, _)| arg1(p) != "blink"));
+    wait_for("blink's runsv to go", || children(runsvdir).iter().all(|&(p, _)| arg1(p).as_deref() != Some("blink")));
     let after = census(runsvdir, &["blink"]);
     let lines = check_log(&s.sv("chatty").join("log/main"));
     let crashes = s.crash_starts();
@@ -264,7 +198,7 @@ fn soak(how_long: Duration) {
     }
     assert!(lingering_zombies(runsvdir).is_empty(), "zombie under runsvdir");
     for (pid, _) in children(runsvdir) {
-        assert!(lingering_zombies(pid).is_empty(), "zombie under runsv {}", arg1(pid));
+        assert!(lingering_zombies(pid).is_empty(), "zombie under runsv {:?}", arg1(pid));
     }
     let err = fs::read_to_string(s.tmp.path().join("stderr")).unwrap_or_default();
     assert!(!err.contains("fatal"), "{err}");
@@ -364,7 +298,7 @@ fn runsvdir_entry_churn_for_a_minute() {
                 .filter(|l| l.starts_with("Sig") || l.starts_with("ShdPnd"))
                 .map(str::to_owned)
                 .collect();
-            format!("{c} {st} {} {} kids={kids:?} {sigs:?}", comm(c), arg1(c))
+            format!("{c} {st} {} {:?} kids={kids:?} {sigs:?}", comm(c), arg1(c))
         })
         .collect();
     assert!(left.is_empty(), "left after {rounds} rounds: {left:#?}");

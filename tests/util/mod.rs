@@ -6,6 +6,8 @@
 //! helper.
 #![allow(dead_code)]
 
+pub mod procfs;
+
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
