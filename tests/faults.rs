@@ -8,6 +8,8 @@
 //! with `eprintln!` so `cargo test --test faults -- --nocapture` shows them.
 mod util;
 
+use util::{logged_lines as all_lines, rotated_logs as rotated};
+
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::symlink;
@@ -521,27 +523,6 @@ fn logdir(root: &Path, config: &str) -> PathBuf {
     fs::create_dir_all(&d).unwrap();
     fs::write(d.join("config"), config).unwrap();
     d
-}
-
-fn rotated(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('@'))
-        .collect();
-    v.sort();
-    v
-}
-
-/// Every line in the directory, rotated files in name (time) order then
-/// `current`.
-fn all_lines(dir: &Path) -> Vec<String> {
-    let mut text = String::new();
-    for f in rotated(dir) {
-        text.push_str(&read(&f));
-    }
-    text.push_str(&read(&dir.join("current")));
-    text.lines().map(str::to_owned).collect()
 }
 
 fn svlogd(dir: &Path, errfile: &Path) -> Proc {

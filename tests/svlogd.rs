@@ -4,6 +4,8 @@
 
 mod util;
 
+use util::{logged_lines as all_lines, rotated_logs as rotated};
+
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -103,17 +105,6 @@ fn mode(p: &Path) -> u32 {
     fs::metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
-/// The rotated files (`@` + 24 hex + suffix), sorted = in time order.
-fn rotated(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('@'))
-        .collect();
-    v.sort();
-    v
-}
-
 fn is_rotated_name(name: &str, suffix: char) -> bool {
     let b = name.as_bytes();
     b.len() == 27
@@ -121,16 +112,6 @@ fn is_rotated_name(name: &str, suffix: char) -> bool {
         && b[1..25].iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
         && b[25] == b'.'
         && b[26] == suffix as u8
-}
-
-/// Every line written to the directory, oldest file first, then `current`.
-fn all_lines(dir: &Path) -> Vec<String> {
-    let mut text = String::new();
-    for f in rotated(dir) {
-        text.push_str(&read(&f));
-    }
-    text.push_str(&read(&dir.join("current")));
-    text.lines().map(str::to_owned).collect()
 }
 
 fn numbered(n: usize, from: usize) -> String {

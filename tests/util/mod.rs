@@ -294,3 +294,25 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let st = p.wait_exit();
     (st.code().unwrap_or(-1), out, err)
 }
+
+/// svlogd's rotated files in a log directory (`@` + 24 hex + suffix),
+/// sorted by name, which is time order.
+pub fn rotated_logs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('@'))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every line svlogd wrote to a log directory: rotated files oldest first,
+/// then `current`.
+pub fn logged_lines(dir: &Path) -> Vec<String> {
+    let mut text = String::new();
+    for f in rotated_logs(dir).iter().chain([&dir.join("current")]) {
+        text.push_str(&String::from_utf8_lossy(&fs::read(f).unwrap_or_default()));
+    }
+    text.lines().map(str::to_owned).collect()
+}
