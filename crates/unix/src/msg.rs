@@ -104,6 +104,25 @@ impl Label {
         self.fatal(&all);
     }
 
+    /// `LABEL: fatal: PARTS[: ERRTEXT]\n` as a [`Fatal`] with `code`, for
+    /// `main` to print.
+    pub fn fatal_error(&self, code: i32, parts: &[&[u8]], e: Option<&io::Error>) -> Fatal {
+        let mut all: Vec<&[u8]> = Vec::with_capacity(parts.len() + 5);
+        if !self.0.is_empty() {
+            all.push(&self.0);
+            all.push(b": ");
+        }
+        all.push(b"fatal: ");
+        all.extend_from_slice(parts);
+        let text;
+        if let Some(e) = e {
+            text = crate::errtext::io_text(e);
+            all.push(b": ");
+            all.push(text.as_bytes());
+        }
+        Fatal { code, text: joined(&all) }
+    }
+
     /// Prints `LABEL: fatal: PARTS[: ERRTEXT]` and exits with `code`.
     pub fn die(&self, code: i32, parts: &[&[u8]], e: Option<&io::Error>) -> ! {
         match e {
@@ -117,13 +136,75 @@ impl Label {
 /// Prints `usage: ARGV0 SYNOPSIS` and the empty line every runit program
 /// adds, then exits with `code`.
 pub fn usage(argv0: &[u8], synopsis: &[u8], code: i32) -> ! {
+    write_all_fd(2, &usage_text(argv0, synopsis));
+    std::process::exit(code)
+}
+
+/// `usage: ARGV0 SYNOPSIS` and the empty line every runit program adds.
+pub fn usage_text(argv0: &[u8], synopsis: &[u8]) -> Vec<u8> {
     let mut v = b"usage: ".to_vec();
     v.extend_from_slice(argv0);
     v.push(b' ');
     v.extend_from_slice(synopsis);
     v.extend_from_slice(b"\n\n");
-    write_all_fd(2, &v);
-    std::process::exit(code)
+    v
+}
+
+/// What each program's error type tells its `main`: the bytes to write on
+/// stderr (one or more complete lines, possibly none) and the exit code.
+/// Library code returns such errors; only `main` calls [`exit_with`].
+pub trait ProgramError {
+    /// The process exit code, as the program's man page documents it.
+    fn exit_code(&self) -> i32;
+    /// Everything to write on stderr before exiting, in one write.
+    fn message(&self) -> Vec<u8>;
+}
+
+/// Writes the error's message in one write and exits with its code.
+pub fn exit_with(e: &impl ProgramError) -> ! {
+    let m = e.message();
+    if !m.is_empty() {
+        write_all_fd(2, &m);
+    }
+    std::process::exit(e.exit_code())
+}
+
+/// A fatal error already worded: the complete line(s) and the exit code.
+/// Programs whose failures are all "print this line, exit with that code"
+/// can use it as (part of) their error type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fatal {
+    pub code: i32,
+    pub text: Vec<u8>,
+}
+
+impl ProgramError for Fatal {
+    fn exit_code(&self) -> i32 {
+        self.code
+    }
+    fn message(&self) -> Vec<u8> {
+        self.text.clone()
+    }
+}
+
+/// `--help` or `--version` as the only argument: the text to print on
+/// stdout (the program then exits 0). runit's programs have neither; every
+/// other argument keeps runit's meaning, so these two words are the only
+/// change (`-V`, `-h` and unknown options stay runit's).
+pub fn help_or_version(args: &[Vec<u8>], prog: &str, help: &str) -> Option<Vec<u8>> {
+    match args.get(1).map(Vec::as_slice) {
+        Some(b"--help") if args.len() == 2 => Some(help.as_bytes().to_vec()),
+        Some(b"--version") if args.len() == 2 => {
+            Some(format!("{prog} (runit-rs) {}\n", env!("CARGO_PKG_VERSION")).into_bytes())
+        }
+        _ => None,
+    }
+}
+
+/// Prints `text` on stdout and exits 0 (for `--help` and `--version`).
+pub fn print_and_exit(text: &[u8]) -> ! {
+    write_all_fd(1, text);
+    std::process::exit(0)
 }
 
 /// The basename of argv[0] (everything after the last `/`).
@@ -143,6 +224,25 @@ mod tests {
         assert_eq!(basename(b"/etc/init.d/foo"), b"foo");
         assert_eq!(basename(b"sv"), b"sv");
         assert_eq!(basename(b"a/"), b"");
+    }
+
+    #[test]
+    fn fatal_error_matches_what_die_prints() {
+        let l = Label::with_arg(b"runsv", b"x");
+        let e = io::Error::from_raw_os_error(libc::ENOENT);
+        let f = l.fatal_error(111, &[b"unable to open ", b"lock"], Some(&e));
+        assert_eq!(f.code, 111);
+        assert_eq!(f.text, b"runsv x: fatal: unable to open lock: file does not exist\n");
+        assert_eq!(Label::new(b"").fatal_error(1, &[b"a"], None).text, b"fatal: a\n");
+    }
+
+    #[test]
+    fn help_and_version_only_as_the_sole_argument() {
+        let a = |v: &[&str]| v.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+        assert_eq!(help_or_version(&a(&["sv", "--help"]), "sv", "H\n"), Some(b"H\n".to_vec()));
+        assert!(help_or_version(&a(&["sv", "--version"]), "sv", "H").unwrap().starts_with(b"sv (runit-rs) "));
+        assert_eq!(help_or_version(&a(&["sv", "--help", "x"]), "sv", "H"), None);
+        assert_eq!(help_or_version(&a(&["sv", "-V"]), "sv", "H"), None);
     }
 
     #[test]
