@@ -2,14 +2,14 @@
 //! privileges.
 //!
 //! A SPEC is `user`, `user:group[:group...]` or `:uid:gid[:gid...]`. Names
-//! are looked up with `getpwnam`/`getgrnam`, so after `-/` the lookups read
-//! the new root's `/etc/passwd` and `/etc/group` (glibc's files backend opens
-//! them on every call). `/etc/group` memberships are never added: the
+//! are looked up as `getpwnam`/`getgrnam` would ([`accounts`]), so after `-/`
+//! the lookups read the new root's `/etc/nsswitch.conf`, `/etc/passwd` and
+//! `/etc/group`. `/etc/group` memberships are never added: the
 //! supplementary list is exactly the listed groups, or the primary group.
 
-use std::ffi::CString;
 use std::io;
 
+use crate::accounts::{self, Lookup};
 use crate::Fatal;
 
 /// At most this many groups are taken from a SPEC (runit's limit).
@@ -38,7 +38,7 @@ pub fn parse_numeric(s: &[u8]) -> Option<Ids> {
     Some(Ids { uid, gids })
 }
 
-fn number(s: &[u8]) -> Option<u32> {
+pub(crate) fn number(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 10 || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -47,50 +47,12 @@ fn number(s: &[u8]) -> Option<u32> {
     (n < u64::from(u32::MAX)).then_some(n as u32)
 }
 
-/// The outcome of one passwd/group lookup.
-enum Lookup<T> {
-    Found(T),
-    Missing,
-    Failed(io::Error),
-}
-
-fn clear_errno() {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() = 0 };
-}
-
-fn after_null<T>() -> Lookup<T> {
-    let e = io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(0) | None => Lookup::Missing,
-        Some(_) => Lookup::Failed(e),
-    }
-}
-
 fn getpwnam(name: &[u8]) -> Lookup<(libc::uid_t, libc::gid_t)> {
-    let Ok(c) = CString::new(name) else { return Lookup::Missing };
-    clear_errno();
-    // SAFETY: c is a valid C string; the result is read before any other
-    // passwd call (chpst is single-threaded).
-    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
-    if pw.is_null() {
-        return after_null();
-    }
-    // SAFETY: pw is non-null and points to libc's static passwd record.
-    let pw = unsafe { &*pw };
-    Lookup::Found((pw.pw_uid, pw.pw_gid))
+    accounts::passwd(name)
 }
 
 fn getgrnam(name: &[u8]) -> Lookup<libc::gid_t> {
-    let Ok(c) = CString::new(name) else { return Lookup::Missing };
-    clear_errno();
-    // SAFETY: as for getpwnam.
-    let gr = unsafe { libc::getgrnam(c.as_ptr()) };
-    if gr.is_null() {
-        return after_null();
-    }
-    // SAFETY: gr is non-null and points to libc's static group record.
-    Lookup::Found(unsafe { (*gr).gr_gid })
+    accounts::group(name)
 }
 
 /// Resolves a `-u`/`-U` SPEC (the extended grammar).

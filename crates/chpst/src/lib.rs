@@ -25,6 +25,7 @@ use std::io;
 use unix::getopt::{Getopt, Opt};
 use unix::msg::{self, Label};
 
+pub mod accounts;
 pub mod env;
 pub mod exec;
 pub mod ids;
