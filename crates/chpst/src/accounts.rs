@@ -82,17 +82,19 @@ fn lookup<T>(db: &[u8], file: &[u8], name: &[u8], ids: impl Fn(&[&[u8]]) -> Opti
         Err(e) => return Lookup::Failed(e),
     };
     if sources != Sources::Other {
-        let text = match std::fs::read(std::ffi::OsStr::from_bytes(file)) {
-            Ok(t) => t,
-            // glibc's files source reports a missing file as "not found".
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Lookup::Failed(e),
-        };
-        if let Some(found) = find(&text, name, &ids) {
-            return Lookup::Found(found);
-        }
-        if sources == Sources::FilesOnly {
-            return Lookup::Missing;
+        // An unreadable file is glibc's UNAVAIL: the error when `files`
+        // is alone, the next source's answer otherwise.
+        match std::fs::read(std::ffi::OsStr::from_bytes(file)) {
+            Ok(text) => {
+                if let Some(found) = find(&text, name, &ids) {
+                    return Lookup::Found(found);
+                }
+                if sources == Sources::FilesOnly {
+                    return Lookup::Missing;
+                }
+            }
+            Err(e) if sources == Sources::FilesOnly => return Lookup::Failed(e),
+            Err(_) => {}
         }
     }
     getent(db, name, &ids)
