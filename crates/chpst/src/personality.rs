@@ -35,7 +35,11 @@ pub fn dispatch(name: &[u8], args: &[Vec<u8>]) -> Option<Error> {
 }
 
 /// `NAME ARG PROG...`: the first operand and the program's argv.
-fn arg_and_child<'a>(name: &[u8], synopsis: &'static [u8], args: &'a [Vec<u8>]) -> Result<(&'a [u8], &'a [Vec<u8>]), Error> {
+fn arg_and_child<'a>(
+    name: &[u8],
+    synopsis: &'static [u8],
+    args: &'a [Vec<u8>],
+) -> Result<(&'a [u8], &'a [Vec<u8>]), Error> {
     match args.get(1..) {
         Some([arg, child @ ..]) if !child.is_empty() => Ok((arg, child)),
         _ => Err(crate::usage(name, synopsis)),
