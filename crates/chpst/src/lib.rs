@@ -21,6 +21,10 @@
 //! or the program cannot be run; otherwise the program's own.
 
 use std::io;
+use std::os::fd::IntoRawFd;
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 
 use unix::getopt::{Getopt, Opt};
 use unix::msg::{self, Label, ProgramError};
@@ -185,7 +189,7 @@ fn keep_standard_fds_open() {
         if closed_at_start(fd) {
             // The lowest free descriptor is `fd` itself; it stays open.
             if let Ok(f) = std::fs::File::options().read(true).write(true).open("/dev/null") {
-                let _ = std::os::fd::IntoRawFd::into_raw_fd(f);
+                let _ = f.into_raw_fd();
             }
         }
     }
@@ -364,15 +368,10 @@ pub(crate) fn stage_ids(ids: &ids::Ids, edits: &mut Edits) {
 /// lock, waiting or not. The descriptor stays open across exec, so the
 /// program holds the lock.
 pub(crate) fn lock(file: &[u8], wait: bool) -> Result<(), Fatal> {
-    let c = std::ffi::CString::new(file)
-        .map_err(|_| Fatal::err(&[b"unable to open lock: ", file], io::Error::from_raw_os_error(libc::EINVAL)))?;
-    let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT;
-    // SAFETY: c is a valid C string; the descriptor is deliberately leaked
-    // to the program.
-    let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint) };
-    if fd == -1 {
-        return Err(Fatal::err(&[b"unable to open lock: ", file], io::Error::last_os_error()));
-    }
+    let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_APPEND | OFlag::O_CREAT;
+    let fd = nix::fcntl::open(file, flags, Mode::from_bits_truncate(0o600))
+        .map_err(|e| Fatal::err(&[b"unable to open lock: ", file], e.into()))?
+        .into_raw_fd();
     unix::lock::lock_exclusive(fd, wait).map_err(|e| Fatal::err(&[b"unable to lock: ", file], e))
 }
 
