@@ -128,8 +128,16 @@ fn getent<T>(db: &[u8], name: &[u8], ids: &impl Fn(&[&[u8]]) -> Option<T>) -> Lo
     let os = std::ffi::OsStr::from_bytes;
     let mut last = io::Error::from(io::ErrorKind::NotFound);
     for path in ["/usr/bin/getent", "/bin/getent"] {
-        let out =
-            Command::new(path).arg("--").arg(os(db)).arg(os(name)).stdin(Stdio::null()).stderr(Stdio::null()).output();
+        let out = Command::new(path)
+            .arg("--")
+            .arg(os(db))
+            .arg(os(name))
+            // Pipes, not /dev/null: a new root may have no /dev.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|child| child.wait_with_output());
         let out = match out {
             Ok(out) => out,
             Err(e) => {
