@@ -30,6 +30,7 @@ pub mod msg;
 pub mod poll;
 pub mod proc;
 pub mod selfpipe;
+pub mod spawn;
 pub mod startup;
 pub mod tai64n;
 
