@@ -46,9 +46,9 @@ impl WaitStatus {
     }
 }
 
-/// The raw status nix decoded (nix keeps the core-dump bit, so nothing
+/// A pid and raw wait status from what nix decoded (nix keeps the core-dump bit, so nothing
 /// is lost: `exit << 8`, or `signal | 0x80` with a core).
-fn raw_status(ws: nix::sys::wait::WaitStatus) -> Option<(libc::pid_t, WaitStatus)> {
+pub fn decode(ws: nix::sys::wait::WaitStatus) -> Option<(libc::pid_t, WaitStatus)> {
     use nix::sys::wait::WaitStatus as W;
     match ws {
         W::Exited(pid, code) => Some((pid.as_raw(), WaitStatus((code & 0xff) << 8))),
@@ -65,7 +65,7 @@ pub fn reap_one() -> Option<(libc::pid_t, WaitStatus)> {
         match nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
             Err(Errno::EINTR) => continue,
             Err(_) | Ok(nix::sys::wait::WaitStatus::StillAlive) => return None,
-            Ok(ws) => match raw_status(ws) {
+            Ok(ws) => match decode(ws) {
                 Some(r) => return Some(r),
                 // Not a termination (WNOHANG without WUNTRACED reports
                 // none); look again.
@@ -82,7 +82,7 @@ pub fn wait_pid(pid: libc::pid_t) -> io::Result<WaitStatus> {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),
             Ok(ws) => {
-                if let Some((_, st)) = raw_status(ws) {
+                if let Some((_, st)) = decode(ws) {
                     return Ok(st);
                 }
             }

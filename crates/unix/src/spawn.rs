@@ -132,6 +132,12 @@ impl Spawn {
         self
     }
 
+    /// How a failed exec is reported (replaces the prefix given to `new`).
+    pub fn exec_error(&mut self, on_err: OnError) -> &mut Self {
+        self.exec_err = on_err;
+        self
+    }
+
     /// Directories to try, like `execvp`, when the path has no `/`.
     pub fn search(&mut self, dirs: Vec<CString>) -> &mut Self {
         self.search_path = dirs;
