@@ -106,10 +106,7 @@ pub fn memchr(byte: u8, hay: &[u8]) -> Option<usize> {
 pub fn list_dir(dir: RawFd) -> io::Result<Vec<Vec<u8>>> {
     // A duplicate for the directory stream to own (it shares the reading
     // position with the original).
-    let dup = nix::fcntl::fcntl(borrow(dir)?, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(0))?;
-    // SAFETY: F_DUPFD_CLOEXEC just returned this new descriptor; nobody
-    // else owns it.
-    let dup = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(dup) };
+    let dup = borrow(dir)?.try_clone_to_owned()?;
     let mut d = nix::dir::Dir::from_fd(dup)?;
     // Dropping an iterator rewinds the stream: start from the beginning
     // whatever an earlier reader left.

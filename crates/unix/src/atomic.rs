@@ -68,8 +68,11 @@ pub fn replace(tmp: &Path, dst: &Path, data: &[u8], mode: u32) -> Result<(), Rep
 /// (`openat`/`renameat`), so the files land in that directory even after
 /// the path that led to it was removed or now leads elsewhere.
 pub fn replace_at(dir: RawFd, tmp: &Path, dst: &Path, data: &[u8], mode: u32) -> Result<(), ReplaceError> {
-    // SAFETY: the caller holds `dir` open for the whole call, and the
-    // borrow does not outlive it.
+    if dir < 0 {
+        return Err(ReplaceError::Open(Errno::EBADF.into()));
+    }
+    // SAFETY: non-negative; the caller holds `dir` open for the whole
+    // call, and the borrow does not outlive it.
     let dir = unsafe { BorrowedFd::borrow_raw(dir) };
     let flags = OFlag::O_WRONLY | OFlag::O_TRUNC | OFlag::O_CREAT | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let mode = Mode::from_bits_truncate(mode as libc::mode_t);

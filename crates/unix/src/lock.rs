@@ -23,10 +23,3 @@ pub fn lock_exclusive(fd: RawFd, wait: bool) -> io::Result<()> {
         }
     }
 }
-
-/// Releases a lock taken with [`lock_exclusive`].
-pub fn unlock(fd: RawFd) -> io::Result<()> {
-    // SAFETY: as above.
-    Errno::result(unsafe { libc::flock(fd, libc::LOCK_UN) })?;
-    Ok(())
-}

@@ -375,7 +375,7 @@ struct Child<'a> {
 
 /// `prefix` + runit's errno text + `\n` in one write to fd 2, from a stack
 /// buffer (async-signal-safe). The one place children report failures.
-pub fn write_error_line(prefix: &[u8], errno: i32) {
+fn write_error_line(prefix: &[u8], errno: i32) {
     let mut buf = [0u8; 2048];
     let mut n = 0;
     for part in [prefix, crate::errtext::text(errno).as_bytes(), b"\n"] {
@@ -443,8 +443,8 @@ impl Child<'_> {
     /// Runs the steps and execs; never returns.
     fn run(&mut self) -> ! {
         let mut mask_set = false;
-        // SAFETY (whole block): between fork and exec; only
-        // async-signal-safe system calls on descriptors by number and on
+        // SAFETY: between fork and exec, in the whole block: only
+        // async-signal-safe system calls, on descriptors by number and on
         // memory prepared before fork.
         unsafe {
             for step in &self.spawn.steps {
