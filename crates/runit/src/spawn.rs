@@ -48,7 +48,7 @@ impl Stage {
         } else if self.setsid {
             s.setsid();
         }
-        s.mask(Mask::Empty).default_signals(&RESET);
+        s.default_signals(&RESET).mask(Mask::Empty);
         // Rust's runtime ignored SIGPIPE in runit; stages (and so every
         // service) must not inherit that.
         s.restore_sigpipe();

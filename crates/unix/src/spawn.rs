@@ -321,11 +321,13 @@ impl Spawn {
             Some(k) => [k.as_slice(), b"=", &[0u8; 24]].concat(),
             None => Vec::new(),
         };
+        // One pointer for both the child's write and execve's read.
+        let pid_ptr: *mut u8 = pid_var.as_mut_ptr();
         let mut envp: Vec<*const libc::c_char> = Vec::new();
         if let Some(env) = &env {
             envp = env.iter().map(|e| e.as_ptr()).collect();
             if !pid_var.is_empty() {
-                envp.push(pid_var.as_ptr().cast());
+                envp.push(pid_ptr.cast_const().cast());
             }
             envp.push(std::ptr::null());
         }
@@ -334,7 +336,7 @@ impl Spawn {
             argv: &argv,
             envp: if env.is_some() { Some(&envp) } else { None },
             candidates: &candidates,
-            pid_var: &mut pid_var,
+            pid_var: (pid_ptr, pid_var.len()),
             parent_mask: SigSet::empty(),
         };
         // Block every signal across fork: a signal arriving in the child
@@ -369,7 +371,8 @@ struct Child<'a> {
     argv: &'a [*const libc::c_char],
     envp: Option<&'a [*const libc::c_char]>,
     candidates: &'a [CString],
-    pid_var: &'a mut Vec<u8>,
+    /// The `KEY=` + room buffer of a pid variable: pointer and length.
+    pid_var: (*mut u8, usize),
     parent_mask: SigSet,
 }
 
@@ -503,7 +506,9 @@ impl Child<'_> {
                 self.set_mask(&Mask::Inherited);
             }
             if let Some(k) = &self.spawn.env_pid {
-                write_decimal(&mut self.pid_var[k.len() + 1..], nix::unistd::getpid().as_raw());
+                let (p, len) = self.pid_var;
+                let room = std::slice::from_raw_parts_mut(p.add(k.len() + 1), len - k.len() - 1);
+                write_decimal(room, nix::unistd::getpid().as_raw());
             }
             let envp = match self.envp {
                 Some(e) => e.as_ptr(),
