@@ -224,6 +224,33 @@ mod tests {
     }
 
     #[test]
+    fn keep_mask_unblocks_only_the_reset_signals() {
+        use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGUSR1);
+        set.add(Signal::SIGUSR2);
+        let mut old = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).unwrap();
+        let (r, w) = crate::fd::pipe_cloexec().unwrap();
+        let mut spec = ChildSpec::new(b"/bin/grep", &[b"grep", b"SigBlk", b"/proc/self/status"], b"x: ").unwrap();
+        spec.dups.push((w.as_raw_fd(), 1));
+        spec.default_signals = vec![libc::SIGUSR2];
+        spec.keep_mask = true;
+        let pid = spec.spawn();
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None).unwrap();
+        drop(w);
+        let st = wait_pid(pid.unwrap()).unwrap();
+        let mut out = String::new();
+        std::fs::File::from(r).read_to_string(&mut out).unwrap();
+        assert_eq!(st.exit_code(), Some(0));
+        let blk = u64::from_str_radix(out.trim().trim_start_matches("SigBlk:").trim(), 16).unwrap();
+        assert_ne!(blk & (1 << (libc::SIGUSR1 - 1)), 0, "{out}");
+        assert_eq!(blk & (1 << (libc::SIGUSR2 - 1)), 0, "{out}");
+    }
+
+    #[test]
     fn wait_status_decoding() {
         assert_eq!(WaitStatus(3 << 8).exit_code(), Some(3));
         assert_eq!(WaitStatus(15).term_signal(), Some(15));
