@@ -217,8 +217,15 @@ fn reget_stderr() {
 }
 
 /// Signals runit keeps blocked, in machine mode; container mode adds SIGPWR.
-const BLOCKED: [Signal; 7] =
-    [Signal::SIGALRM, Signal::SIGCHLD, Signal::SIGCONT, Signal::SIGHUP, Signal::SIGINT, Signal::SIGPIPE, Signal::SIGTERM];
+const BLOCKED: [Signal; 7] = [
+    Signal::SIGALRM,
+    Signal::SIGCHLD,
+    Signal::SIGCONT,
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGPIPE,
+    Signal::SIGTERM,
+];
 
 /// The blocked signals runit acts on, read from a signalfd. SIGTERM is read
 /// only in container mode; otherwise it stays pending forever, as upstream.

@@ -33,7 +33,8 @@ pub fn passes(name: &[u8]) -> bool {
     // check that cannot be run passes.
     const UNRUNNABLE_CHECK_EXIT: i32 = 0;
     let prefix = [b"warning: unable to run ".as_slice(), name, b"/check: "].concat();
-    let spawned = Spawn::new(b"check", &[b"./check"], &prefix).and_then(|mut s| s.close(1).exit_code(UNRUNNABLE_CHECK_EXIT).spawn());
+    let spawned = Spawn::new(b"check", &[b"./check"], &prefix)
+        .and_then(|mut s| s.close(1).exit_code(UNRUNNABLE_CHECK_EXIT).spawn());
     let pid = match spawned {
         Ok(pid) => pid,
         Err(e) => {

@@ -36,9 +36,9 @@ mod sys;
 use std::time::{Duration, Instant};
 
 use logdir::Logdir;
-use unix::msg::{Fatal, Label, ProgramError};
 use shared::{Pending, Shared};
 use stamp::{Kind, Stamper, Time};
+use unix::msg::{Fatal, Label, ProgramError};
 
 const SYNOPSIS: &[u8] = b"[-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...";
 const VERSION: &[u8] = b"$Id: runit-rs svlogd 0.1.0 $";
@@ -514,8 +514,7 @@ pub fn run(args: &[Vec<u8>]) -> Result<(), SvlogdError> {
     let _cwd = sys::open_at(None, b".", libc::O_RDONLY | libc::O_NONBLOCK, 0)
         .map_err(|e| fatal(&[b"unable to open current working directory"], Some(&e)))?;
     let signals = [libc::SIGTERM, libc::SIGCHLD, libc::SIGALRM, libc::SIGHUP];
-    let pipe =
-        unix::selfpipe::SelfPipe::new(&signals).map_err(|e| fatal(&[b"unable to create selfpipe"], Some(&e)))?;
+    let pipe = unix::selfpipe::SelfPipe::new(&signals).map_err(|e| fatal(&[b"unable to create selfpipe"], Some(&e)))?;
     // stdin is read without blocking; poll says when there is something.
     let _ = unix::fd::set_nonblock(0, true);
     let sh = Shared {

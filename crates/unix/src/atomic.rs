@@ -74,7 +74,8 @@ pub fn replace_at(dir: RawFd, tmp: &Path, dst: &Path, data: &[u8], mode: u32) ->
     // SAFETY: non-negative; the caller holds `dir` open for the whole
     // call, and the borrow does not outlive it.
     let dir = unsafe { BorrowedFd::borrow_raw(dir) };
-    let flags = OFlag::O_WRONLY | OFlag::O_TRUNC | OFlag::O_CREAT | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let flags =
+        OFlag::O_WRONLY | OFlag::O_TRUNC | OFlag::O_CREAT | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let mode = Mode::from_bits_truncate(mode as libc::mode_t);
     let open = || nix::fcntl::openat(dir, tmp, flags, mode);
     let unlink = || nix::unistd::unlinkat(dir, tmp, UnlinkatFlags::NoRemoveDir);

@@ -455,7 +455,10 @@ impl Child<'_> {
                     Step::Dup2 { from, to, on_err } => {
                         if from == to {
                             let fl = libc::fcntl(*from, libc::F_GETFD);
-                            self.check(fl >= 0 && libc::fcntl(*from, libc::F_SETFD, fl & !libc::FD_CLOEXEC) >= 0, on_err);
+                            self.check(
+                                fl >= 0 && libc::fcntl(*from, libc::F_SETFD, fl & !libc::FD_CLOEXEC) >= 0,
+                                on_err,
+                            );
                         } else {
                             self.check(libc::dup2(*from, *to) >= 0, on_err);
                         }
@@ -660,17 +663,17 @@ mod tests {
             })
             .collect();
         let fds: Vec<RawFd> = files.iter().rev().map(|f| f.as_raw_fd()).collect();
-        let (code, out, err) =
-            run_sh("cat <&3; cat <&4; cat <&5", |s| {
-                s.pass_fds(&fds, OnError::fail(b"t: pass: "));
-            });
+        let (code, out, err) = run_sh("cat <&3; cat <&4; cat <&5", |s| {
+            s.pass_fds(&fds, OnError::fail(b"t: pass: "));
+        });
         assert_eq!((code, out.as_str(), err.as_str()), (Some(0), "cba", ""));
     }
 
     #[test]
     fn write_step_writes_before_exec_and_reports_failure() {
         let dir = tempfile::tempdir().unwrap();
-        let f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).open(dir.path().join("procs")).unwrap();
+        let f =
+            std::fs::OpenOptions::new().create(true).truncate(true).write(true).open(dir.path().join("procs")).unwrap();
         let (code, _, _) = run_sh("exit 0", |s| {
             s.write(f.as_raw_fd(), b"0", OnError::fail(b"t: cgroup: "));
         });
@@ -680,7 +683,10 @@ mod tests {
         let (code, out, err) = run_sh("echo ran", |s| {
             s.write(r.as_raw_fd(), b"0", OnError::fail(b"t: unable to join cgroup: "));
         });
-        assert_eq!((code, out.as_str(), err.as_str()), (Some(111), "", "t: unable to join cgroup: file descriptor not open\n"));
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (Some(111), "", "t: unable to join cgroup: file descriptor not open\n")
+        );
     }
 
     #[test]
