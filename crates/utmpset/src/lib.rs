@@ -101,7 +101,7 @@ pub fn wtmp_logout(path: &[u8], line: &[u8]) -> Result<(), Failure> {
         Ok(SIZE) => Ok(()),
         res => {
             let _ = f.set_len(size);
-            Err(Failure::NotDone(Some(res.err().unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOSPC)))))
+            Err(Failure::NotDone(Some(res.err().unwrap_or_else(|| nix::errno::Errno::ENOSPC.into()))))
         }
     }
 }
