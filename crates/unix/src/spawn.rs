@@ -716,12 +716,25 @@ mod tests {
     }
 
     #[test]
-    fn mask_and_default_signals() {
-        let (code, out, _) = run_sh("grep SigBlk /proc/self/status", |s| {
+    fn the_child_gets_the_parents_mask_unless_told_otherwise() {
+        use nix::sys::signal::pthread_sigmask;
+        let mut usr1 = SigSet::empty();
+        usr1.add(Signal::SIGUSR1);
+        let mut old = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&usr1), Some(&mut old)).unwrap();
+        let blocked = |prep: fn(&mut Spawn)| {
+            // grep itself: a shell may clear its mask at start.
+            let (code, out, _) = run(b"/bin/grep", &[b"grep", b"SigBlk", b"/proc/self/status"], prep);
+            assert_eq!(code, Some(0));
+            u64::from_str_radix(out.trim().trim_start_matches("SigBlk:").trim(), 16).unwrap()
+        };
+        let inherited = blocked(|_| {});
+        let empty = blocked(|s| {
             s.mask(Mask::Empty);
         });
-        assert_eq!(code, Some(0));
-        assert_eq!(out.trim(), "SigBlk:\t0000000000000000");
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None).unwrap();
+        assert_eq!(inherited, 1 << (libc::SIGUSR1 - 1));
+        assert_eq!(empty, 0);
     }
 
     #[test]
@@ -733,6 +746,23 @@ mod tests {
             s.exit_code(0);
         });
         assert_eq!((code, err.as_str()), (Some(0), "t: unable to start: file does not exist\n"));
+    }
+
+    #[test]
+    fn setsid_and_a_controlling_tty_that_is_not_a_terminal() {
+        // /proc/PID/stat: pid (comm) state ppid pgrp session ...
+        let (code, out, _) = run_sh("set -- $(cat /proc/$$/stat); echo $1 $5 $6", |s| {
+            s.setsid();
+        });
+        assert_eq!(code, Some(0));
+        let w: Vec<&str> = out.split_whitespace().collect();
+        assert_eq!((w[0], w[0]), (w[1], w[2]), "group and session led by the child: {out}");
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let (code, out, err) = run_sh("echo ran", |s| {
+            s.setsid().controlling_tty(null.as_raw_fd(), OnError::fail(b"t: unable to set tty: "));
+        });
+        assert_eq!((code, out.as_str()), (Some(111), ""));
+        assert!(err.starts_with("t: unable to set tty: "), "{err}");
     }
 
     #[test]
