@@ -117,9 +117,22 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> i32 {
             Ok((label, dir)) => (label, Ok(dir)),
             Err((label, e)) => (label, Err(e)),
         };
-        if let Ok(dir) = &result {
-            if let Some(prev) = outcomes.iter().find(|o| o.result.as_ref().is_ok_and(|d| d.name == dir.name)) {
-                result = Err(format!("{} is already converted from {}", dir.name, prev.label));
+        let this = result.as_ref().ok().map(|d| (d.name.clone(), d.file("listen").is_some()));
+        if let Some((name, listens)) = this {
+            let same = outcomes.iter().position(|o| o.result.as_ref().is_ok_and(|d| d.name == name));
+            if let Some(i) = same {
+                let prev = outcomes.remove(i);
+                let prev_listens = prev.result.as_ref().is_ok_and(|d| d.file("listen").is_some());
+                if listens != prev_listens {
+                    // A service and its socket given together: one directory,
+                    // the socket's (it has the listen file), reported once.
+                    let label = format!("{} and {label}", prev.label);
+                    let keep = if listens { Outcome { label, warnings, result } } else { Outcome { label, ..prev } };
+                    outcomes.insert(i, keep);
+                    continue;
+                }
+                result = Err(format!("{name} is already converted from {}", prev.label));
+                outcomes.insert(i, prev);
             }
         }
         outcomes.push(Outcome { label, warnings, result });
@@ -146,7 +159,9 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> i32 {
     let mut failed = n_skipped;
     for o in &outcomes {
         let Ok(dir) = &o.result else { continue };
-        let target = args.to.join(&dir.name);
+        // Absolute, so that the ln -s printed at the end works from anywhere.
+        let to = std::path::absolute(&args.to).unwrap_or_else(|_| args.to.clone());
+        let target = to.join(&dir.name);
         let done = if args.dry_run {
             writer::check_target(&target, args.force).map(|()| print!("{}", writer::describe(dir, &target)))
         } else {

@@ -303,7 +303,13 @@ pub fn socket(loaded: &Loaded) -> Result<Socket, String> {
     for a in &loaded.assignments {
         match a.section.as_str() {
             "Socket" => {}
-            "Unit" | "Install" => continue,
+            "Unit" => {
+                if a.key.starts_with("Condition") || a.key.starts_with("Assert") {
+                    ctx.unsupported(a, "conditions are not checked; the service starts regardless");
+                }
+                continue;
+            }
+            "Install" => continue,
             s if s.starts_with("X-") => continue,
             s => return Err(format!("{}: unknown section [{s}] in a socket unit", a.origin)),
         }
