@@ -102,6 +102,7 @@ struct Svc {
     stdout: (Out, String),
     stderr: (Out, String),
     cgroup: BTreeMap<&'static str, String>,
+    ignore_sigpipe: bool,
 }
 
 struct Ctx<'a> {
@@ -437,6 +438,7 @@ pub fn service(loaded: &Loaded, listen: &[String], opts: &Options) -> Result<(Se
         stdout: (Out::Log, String::new()),
         stderr: (Out::Inherit, String::new()),
         cgroup: BTreeMap::new(),
+        ignore_sigpipe: true,
     };
     for a in &loaded.assignments {
         match a.section.as_str() {
@@ -611,6 +613,7 @@ fn service_directive(ctx: &mut Ctx, s: &mut Svc, a: &Assignment) -> Result<(), S
             }
             s.kill_mode = v;
         }
+        "IgnoreSIGPIPE" => s.ignore_sigpipe = bool_value(&v).ok_or_else(|| bad("not a boolean"))?,
         "SendSIGKILL" => s.send_sigkill = bool_value(&v).ok_or_else(|| bad("not a boolean"))?,
         "PIDFile" => s.pid_file = Some(v),
         "RemainAfterExit" | "GuessMainPID" => {}
@@ -957,6 +960,10 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
     }
     body.push(format!("exec {}", io.join(" ")));
     body.extend(preamble(s, opts));
+    if s.ignore_sigpipe {
+        // IgnoreSIGPIPE=yes, systemd's default: an ignored signal stays ignored across exec.
+        body.push("trap '' PIPE".into());
+    }
     if let Some(o) = s.oom {
         body.push(format!("echo {o} >/proc/self/oom_score_adj || exit 111"));
     }
@@ -1203,7 +1210,9 @@ mod tests {
         let run = file(&d, "run");
         assert!(run.starts_with("#!/bin/sh\n# t.service: converted by runit-import from t.service\n# Test\n"), "{run}");
         assert!(run.contains("\nexec </dev/null\nexec 2>&1\n"), "{run}");
-        assert!(run.ends_with("\ncd / || exit 111\nexec /usr/bin/daemon --fg 'a b'\n"), "{run}");
+        assert!(run.ends_with("\ncd / || exit 111\ntrap '' PIPE\nexec /usr/bin/daemon --fg 'a b'\n"), "{run}");
+        let (d, _) = conv("[Service]\nExecStart=/bin/d\nIgnoreSIGPIPE=no\n");
+        assert!(!file(&d, "run").contains("trap"));
         assert_eq!(d.file("run").unwrap().mode, 0o755);
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(d.name, "t");
