@@ -223,6 +223,13 @@ fn a_socket_unit_gives_its_service_a_listen_file() {
     assert_eq!((code, err.as_str()), (0, ""));
     assert!(out.contains("converted web.socket to "), "{out}");
     assert_eq!(f.read("web/listen"), "web.socket=tcp:[::]:8080\nweb.socket=unix:/run/web.sock mode=0600\n");
+    // Only the socket was named: the service starts at the first connection.
+    assert_eq!(f.read("web/flag-on-demand"), "");
+    // Named together, the service starts at once; one directory, one report line.
+    let (code, out, err) = f.import(&["--force", "web", "web.socket"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(out.contains("converted web.service and web.socket to "), "{out}");
+    assert!(f.out().join("web/listen").exists() && !f.out().join("web/flag-on-demand").exists());
     let (code, _, err) = f.import(&["multi.socket"]);
     assert_eq!(code, 1);
     assert!(err.contains("Accept=yes (one service instance per connection) is not supported"), "{err}");
@@ -377,6 +384,7 @@ fn units_from_debian_packages_convert_to_sane_directories() {
     assert!(run.contains("mkdir -p /run/sshd") && run.contains("/usr/sbin/sshd -t || exit 111\n"), "{run}");
     assert!(read("ssh/control/h").contains("/bin/kill -HUP ${MAINPID}"));
     assert_eq!(read("ssh/listen"), "ssh.socket=tcp:[::]:22\n");
+    assert!(!out.join("ssh/flag-on-demand").exists());
     assert!(err.contains("ConditionPathExists= not supported"), "{err}");
     // openvpn@home: a template with %i, Type=notify, RestartSec=, TasksMax=.
     let run = read("openvpn@home/run");
@@ -421,7 +429,8 @@ fn a_converted_unit_runs_under_runsvdir_and_runsv() {
         let s = status();
         s.starts_with("run: ") && s.contains("; run: log:")
     });
-    assert_eq!(fs::read_to_string(&marker).unwrap(), "pre\n");
+    // runsv says run: as soon as ./run started; ExecStartPre= runs inside it.
+    wait_for("ExecStartPre= to have run", || fs::read_to_string(&marker).is_ok_and(|s| s == "pre\n"));
     let current = f.out().join("tiny/log/main/current");
     wait_for("the service's output in log/main/current", || {
         fs::read_to_string(&current).is_ok_and(|s| s.contains("tiny is up"))

@@ -127,7 +127,13 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> i32 {
                     // A service and its socket given together: one directory,
                     // the socket's (it has the listen file), reported once.
                     let label = format!("{} and {label}", prev.label);
-                    let keep = if listens { Outcome { label, warnings, result } } else { Outcome { label, ..prev } };
+                    let mut keep =
+                        if listens { Outcome { label, warnings, result } } else { Outcome { label, ..prev } };
+                    // The service itself is wanted too: it starts at once,
+                    // not at the first connection.
+                    if let Ok(d) = &mut keep.result {
+                        d.files.retain(|f| f.path != mapping::FLAG_ON_DEMAND);
+                    }
                     outcomes.insert(i, keep);
                     continue;
                 }
@@ -197,7 +203,8 @@ fn convert(arg: &str, dirs: &[PathBuf], opts: &mapping::Options, warnings: &mut 
     let label = name.full.clone();
     let fail = |e: String| (label.clone(), e);
     let loaded = dropin::load(name, file, &search).map_err(fail)?;
-    let (service, listen) = if loaded.name.suffix == "socket" {
+    let loaded_is_socket = loaded.name.suffix == "socket";
+    let (service, listen) = if loaded_is_socket {
         let sock = mapping::socket(&loaded).map_err(fail)?;
         warnings.extend(sock.warnings);
         let svc = load_by_name(&sock.service, &search).map_err(fail)?;
@@ -212,8 +219,13 @@ fn convert(arg: &str, dirs: &[PathBuf], opts: &mapping::Options, warnings: &mut 
         }
         (loaded, listen)
     };
-    let (dir, w) = mapping::service(&service, &listen, opts).map_err(fail)?;
+    let (mut dir, w) = mapping::service(&service, &listen, opts).map_err(fail)?;
     warnings.extend(w);
+    if loaded_is_socket {
+        // Only the socket is enabled in systemd's sense: the service starts
+        // when the first client comes.
+        dir.files.push(mapping::OutFile { path: mapping::FLAG_ON_DEMAND.into(), mode: 0o644, contents: String::new() });
+    }
     Ok((label, dir))
 }
 

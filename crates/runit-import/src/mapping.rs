@@ -43,6 +43,9 @@ pub struct Options {
     pub helper: String,
 }
 
+/// With `listen`: start the service at the first connection.
+pub const FLAG_ON_DEMAND: &str = "flag-on-demand";
+
 /// The PATH systemd gives services.
 const SYSTEMD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -348,30 +351,30 @@ pub fn socket(loaded: &Loaded) -> Result<Socket, String> {
         }
     }
     let fd_name = name.unwrap_or_else(|| loaded.name.full.clone());
+    let fd_name_ok = !fd_name.is_empty()
+        && fd_name.len() <= 255
+        && fd_name.bytes().all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(&c));
+    if !fd_name_ok {
+        ctx.warnings.push(Warning {
+            origin: None,
+            directive: format!("{}: FileDescriptorName", loaded.name.full),
+            reason: format!("{fd_name:?} is not a name listen accepts (A-Z a-z 0-9 _ . -); the sockets are unnamed"),
+        });
+    }
     let mut lines = Vec::new();
     for (addr, kind) in addrs {
-        let address = if addr.starts_with('/') {
-            format!("{}:{addr}", if kind == "stream" { "unix" } else { "unixgram" })
-        } else {
-            let proto = if kind == "stream" { "tcp" } else { "udp" };
-            if addr.chars().all(|c| c.is_ascii_digit()) {
-                // systemd binds a bare port on every address, IPv6 and IPv4.
-                format!("{proto}:[::]:{addr}")
-            } else if addr.starts_with('[')
-                || addr.split_once(':').is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok())
-            {
-                format!("{proto}:{addr}")
-            } else {
+        let address = match listen_address(&addr, kind) {
+            Ok(a) => a,
+            Err(why) => {
                 ctx.warnings.push(Warning {
                     origin: None,
                     directive: format!("{}: {addr}", loaded.name.full),
-                    reason: "address not supported (abstract sockets, interfaces, vsock, netlink ...); socket left out"
-                        .into(),
+                    reason: format!("{why}; socket left out"),
                 });
                 continue;
             }
         };
-        let mut line = format!("{fd_name}={address}");
+        let mut line = if fd_name_ok { format!("{fd_name}={address}") } else { address.clone() };
         for o in &opts {
             line.push(' ');
             line.push_str(o);
@@ -396,6 +399,35 @@ pub fn socket(loaded: &Loaded) -> Result<Socket, String> {
         return Err(format!("{}: no ListenStream= or ListenDatagram= that runit can listen on", loaded.name.full));
     }
     Ok(Socket { lines, service, warnings: ctx.warnings })
+}
+
+/// A `Listen*=` value as a `listen` address: `tcp:`/`udp:` with an IPv4
+/// literal or a bracketed IPv6 one, `unix:`/`unixgram:` with a path.
+fn listen_address(addr: &str, kind: &str) -> Result<String, String> {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    if addr.starts_with('/') {
+        if addr.len() > 107 || addr.contains(char::is_whitespace) {
+            return Err("a unix socket path longer than 107 bytes or with blanks".into());
+        }
+        return Ok(format!("{}:{addr}", if kind == "stream" { "unix" } else { "unixgram" }));
+    }
+    let proto = if kind == "stream" { "tcp" } else { "udp" };
+    let port_ok = |p: &str| p.parse::<u16>().is_ok_and(|p| p > 0);
+    if port_ok(addr) {
+        // systemd binds a bare port on every address, IPv6 and IPv4.
+        return Ok(format!("{proto}:[::]:{addr}"));
+    }
+    if let Some((host, port)) = addr.strip_prefix('[').and_then(|r| r.split_once("]:")) {
+        if host.parse::<Ipv6Addr>().is_ok() && port_ok(port) {
+            return Ok(format!("{proto}:[{host}]:{port}"));
+        }
+    } else if let Some((host, port)) = addr.rsplit_once(':') {
+        if host.parse::<Ipv4Addr>().is_ok() && port_ok(port) {
+            return Ok(format!("{proto}:{host}:{port}"));
+        }
+    }
+    Err("not an address listen takes (IP literal and port, or a path; no abstract sockets, interfaces, vsock, netlink)"
+        .into())
 }
 
 /// Converts a service unit (with the `listen` lines of its sockets).
@@ -1074,7 +1106,16 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
     let policy: Option<&str> = match s.restart.as_str() {
         "always" => None,
         // The oneshot file already keeps a finished oneshot service down.
-        "no" if oneshot => None,
+        _ if oneshot => {
+            if s.restart != "no" {
+                ctx.warnings.push(Warning {
+                    origin: None,
+                    directive: "Restart".into(),
+                    reason: format!("{}: a oneshot service runs once per sv up and is not restarted", s.restart),
+                });
+            }
+            None
+        }
         "no" | "on-watchdog" => Some("sv down ."),
         "on-success" => Some("case \"$1,$2\" in 0,*|-1,1|-1,2|-1,13) ;; *) sv down . ;; esac"),
         "on-failure" => Some("case \"$1,$2\" in 0,*|-1,1|-1,2|-1,13) sv down . ;; esac"),
@@ -1401,6 +1442,8 @@ mod tests {
         let run = file(&d, "run");
         assert!(run.ends_with("\n/bin/a || exit\n/bin/b\n/bin/c || exit\n"), "{run}");
         assert!(d.file("finish").is_none(), "Restart=no is the oneshot file's job");
+        let (d, w) = conv("[Service]\nType=oneshot\nExecStart=/bin/a\nRestart=on-failure\n");
+        assert!(d.file("finish").is_none() && warned(&w, "Restart"));
         let (_, w) = conv("[Service]\nType=dbus\nBusName=org.x\nExecStart=/bin/d\n");
         assert!(warned(&w, "Type"));
         assert!(refused("[Service]\nType=weird\nExecStart=/bin/d\n").contains("unknown type"));
@@ -1496,6 +1539,12 @@ mod tests {
         assert_eq!(s.lines.len(), 1);
         assert_eq!(s.warnings.len(), 2);
         assert!(sock("[Socket]\nListenFIFO=/x\n").is_err());
+        // Host names, zones and bad ports are not addresses listen takes.
+        let s = sock("[Socket]\nListenStream=localhost:80\nListenStream=1.2.3.4:0\nListenStream=[fe80::1%eth0]:80\nListenStream=1.2.3.4:99\n").unwrap();
+        assert_eq!(s.lines, ["web.socket=tcp:1.2.3.4:99"]);
+        assert_eq!(s.warnings.len(), 3);
+        let s = sock("[Socket]\nListenStream=80\nFileDescriptorName=a:b\n").unwrap();
+        assert_eq!(s.lines, ["tcp:[::]:80"]);
         let (d, _) =
             crate::convert_text("t.service", "[Service]\nExecStart=/bin/d\n", &["x=tcp:[::]:80".into()]).unwrap();
         assert_eq!(file(&d, "listen"), "x=tcp:[::]:80\n");
@@ -1584,5 +1633,42 @@ mod tests {
         assert!(size_bytes("lots").is_err());
         assert_eq!(signal_name("9").as_deref(), Some("KILL"));
         assert_eq!(signal_name("SIGHUP").as_deref(), Some("HUP"));
+    }
+}
+
+#[cfg(test)]
+mod robustness {
+    use proptest::prelude::*;
+
+    /// Unit-file-like text: sections, keys the mapping knows, and noise.
+    fn unitish() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            Just("[Service]".to_string()),
+            Just("[Unit]".to_string()),
+            Just("[Socket]".to_string()),
+            "(ExecStart|ExecStartPre|ExecStop|ExecReload|Environment|EnvironmentFile|User|Group|SupplementaryGroups|WorkingDirectory|UMask|Nice|LimitNOFILE|LimitCPU|Restart|RestartSec|TimeoutStopSec|KillSignal|KillMode|Type|PIDFile|Requires|After|Wants|RuntimeDirectory|StandardOutput|StandardError|MemoryMax|CPUQuota|TasksMax|ListenStream)=[ -~\\\\%$\"']{0,40}",
+            "[ -~]{0,40}",
+        ];
+        proptest::collection::vec(line, 0..12).prop_map(|l| l.join("\n"))
+    }
+
+    proptest! {
+        #[test]
+        fn no_unit_text_makes_the_converter_panic(text in unitish()) {
+            let _ = crate::convert_text("p@x.service", &text, &[]);
+        }
+
+        #[test]
+        fn no_command_line_makes_the_parser_panic(line in "[ -~\\\\$%;\"'µ]{0,60}") {
+            let _ = crate::command::parse(&line, &|w: &str| Ok(w.to_string()));
+            let _ = crate::specifiers::expand(&line, &crate::specifiers::UnitName::parse("a@b.service").unwrap());
+            let _ = crate::mapping::timespan_ms(&line);
+            let _ = crate::mapping::size_bytes(&line);
+        }
+
+        #[test]
+        fn no_environment_file_makes_the_reader_panic(text in "[ -~\\n\\\\'\"#;=µ]{0,80}") {
+            let _ = crate::envfile::parse(&text);
+        }
     }
 }
