@@ -562,6 +562,9 @@ fn service_directive(ctx: &mut Ctx, s: &mut Svc, a: &Assignment) -> Result<(), S
         return Ok(());
     }
     let Some(v) = ctx.expand(a) else { return Ok(()) };
+    if v.is_empty() && reset(s, key) {
+        return Ok(());
+    }
     let bad = |what: &str| format!("{}: bad {}= value {v:?}: {what}", a.origin, a.key);
     match key {
         "Type" => {
@@ -788,6 +791,52 @@ fn service_directive(ctx: &mut Ctx, s: &mut Svc, a: &Assignment) -> Result<(), S
     Ok(())
 }
 
+/// An empty assignment puts a setting back to its default, as in systemd;
+/// false for keys that handle the empty value themselves.
+fn reset(s: &mut Svc, key: &str) -> bool {
+    match key {
+        "Type" => s.ty = "simple".into(),
+        "Restart" => s.restart = "no".into(),
+        "RestartSec" => s.restart_sec = None,
+        "RestartMaxDelaySec" => s.restart_max = None,
+        "TimeoutStopSec" => s.timeout_stop = None,
+        "TimeoutStartSec" => s.timeout_start = None,
+        "TimeoutSec" => {
+            s.timeout_stop = None;
+            s.timeout_start = None;
+        }
+        "KillSignal" => s.kill_signal = None,
+        "KillMode" => s.kill_mode = "control-group".into(),
+        "UMask" => s.umask = None,
+        "Nice" => s.nice = None,
+        "OOMScoreAdjust" => s.oom = None,
+        "PIDFile" => s.pid_file = None,
+        "IgnoreSIGPIPE" => s.ignore_sigpipe = true,
+        "SendSIGKILL" => s.send_sigkill = true,
+        "Sockets" => s.sockets.clear(),
+        "StandardOutput" => s.stdout = (Out::Log, String::new()),
+        "StandardError" => s.stderr = (Out::Inherit, String::new()),
+        "RuntimeDirectory" | "StateDirectory" | "CacheDirectory" | "LogsDirectory" | "ConfigurationDirectory" => {
+            s.dirs.retain(|(k, _, _)| k != key)
+        }
+        k if k.starts_with("Limit") => {
+            let flag = match k {
+                "LimitNOFILE" => 'o',
+                "LimitNPROC" => 'p',
+                "LimitFSIZE" => 'f',
+                "LimitCORE" => 'c',
+                "LimitDATA" => 'd',
+                "LimitCPU" => 't',
+                "LimitRSS" => 'r',
+                _ => return true,
+            };
+            s.limits.remove(&flag);
+        }
+        _ => return false,
+    }
+    true
+}
+
 fn limit(ctx: &mut Ctx, s: &mut Svc, a: &Assignment, v: &str) -> Result<(), String> {
     // The chpst option for each limit it can set (soft limit).
     let flag = match a.key.as_str() {
@@ -961,7 +1010,17 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
         return Err(format!("{} ExecStart= commands: only Type=oneshot may have more than one", s.start.len()));
     }
     if forking && s.pid_file.is_none() {
-        return Err("Type=forking without PIDFile=: runsv cannot find the daemon's process".into());
+        let at = s.ty_at.as_ref().map(|o| format!("{o}: ")).unwrap_or_default();
+        return Err(format!("{at}Type=forking without PIDFile=: runsv cannot find the daemon's process"));
+    }
+    if s.root.is_some() && s.workdir.is_some() {
+        ctx.warnings.push(Warning {
+            origin: None,
+            directive: "WorkingDirectory".into(),
+            reason:
+                "with RootDirectory=: run changes into it outside the new root; chpst -/ then starts in the root's /"
+                    .into(),
+        });
     }
     if forking && s.start[0].ignore_failure {
         ctx.warnings.push(Warning {
@@ -1002,9 +1061,14 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
     for (kind, path, _) in &s.dirs {
         let mode = s.dir_modes.get(kind.as_str()).cloned().unwrap_or_else(|| "0755".into());
         let mut l = format!("mkdir -p {p} && chmod {mode} {p}", p = sh_quote(path));
-        if let Some(u) = &s.user {
-            let g = s.group.clone().unwrap_or_default();
-            l.push_str(&format!(" && chown {} {}", sh_quote(&format!("{u}:{g}")), sh_quote(path)));
+        // user: is the user's login group for chown.
+        let owner = match (&s.user, &s.group) {
+            (Some(u), g) => Some(format!("{u}:{}", g.as_deref().unwrap_or_default())),
+            (None, Some(g)) => Some(format!(":{g}")),
+            (None, None) => None,
+        };
+        if let Some(o) = owner {
+            l.push_str(&format!(" && chown {} {}", sh_quote(&o), sh_quote(path)));
         }
         body.push(format!("{l} || exit 111"));
     }
@@ -1014,6 +1078,7 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
     if forking {
         let pid_file = s.pid_file.clone().unwrap_or_default();
         let wait = s.timeout_start.unwrap_or(Some(DEFAULT_TIMEOUT_MS)).unwrap_or(u64::MAX / 2).div_ceil(100);
+        let sig = s.kill_signal.clone().unwrap_or_else(|| "TERM".into());
         body.push("# Type=forking: start the daemon, wait for its pid file, then stay".into());
         body.push("# until that pid is gone (tail --pid checks once a second).".into());
         body.push(format!("pidfile={}", sh_quote(&pid_file)));
@@ -1029,10 +1094,24 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
         body.push("done".into());
         body.push("read -r pid <\"$pidfile\" || exit 111".into());
         body.push("MAINPID=$pid; export MAINPID".into());
+        body.push("# Signals sv sends to run go to the daemon (sv hup, 1, 2, alarm, ...).".into());
+        for fwd in ["HUP", "INT", "QUIT", "USR1", "USR2", "ALRM"] {
+            body.push(format!("trap 'kill -{fwd} \"$pid\" 2>/dev/null' {fwd}"));
+        }
+        body.push("# The stop signal (sv down, restart, term) too, remembered.".into());
+        body.push("stopping=".into());
+        let stop_sigs = if sig == "TERM" { "TERM".to_string() } else { format!("TERM {sig}") };
+        body.push(format!("trap 'stopping=1; kill -{sig} \"$pid\" 2>/dev/null' {stop_sigs}"));
         for c in &s.post {
             body.push(line(s, c, ctx, "{ kill \"$pid\"; exit 111; }"));
         }
-        body.push("exec tail --pid=\"$pid\" -f /dev/null".into());
+        body.push("tail --pid=\"$pid\" -f /dev/null &".into());
+        body.push("follow=$!".into());
+        body.push("while kill -0 \"$follow\" 2>/dev/null; do wait \"$follow\"; done".into());
+        body.push("# Stopped: end as by TERM, which leaves the restart to runsv (see finish).".into());
+        body.push(format!("if [ -n \"$stopping\" ]; then trap - {stop_sigs}; kill -TERM $$; fi"));
+        body.push("# Ended on its own: its exit status is unknown; count it a failure.".into());
+        body.push("exit 1".into());
     } else if oneshot {
         for c in &s.start {
             body.push(line(s, c, ctx, "exit"));
@@ -1053,52 +1132,31 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
 
     // Stopping: control/t runs on sv down/restart/term before runsv's signal.
     let control_header = |what: &str| vec![format!("{}: {what}", unit.full)];
-    if forking {
-        let sig = s.kill_signal.clone().unwrap_or_else(|| "TERM".into());
-        let mut b = vec![format!("pid=$(cat {} 2>/dev/null)", sh_quote(s.pid_file.as_deref().unwrap_or_default()))];
-        b.push("MAINPID=$pid; export MAINPID".into());
+    // For Type=forking, $1 is run's pid, not the daemon's.
+    let mainpid = if forking {
+        format!("MAINPID=$(cat {} 2>/dev/null); export MAINPID", sh_quote(s.pid_file.as_deref().unwrap_or_default()))
+    } else {
+        "MAINPID=$1; export MAINPID".to_string()
+    };
+    if !s.stop.is_empty() {
+        let mut b = vec![mainpid.clone()];
         b.extend(preamble(s, opts));
         for c in &s.stop {
             b.push(line(s, c, ctx, ""));
         }
-        b.push("# exit 0 when the daemon got the signal: runsv then leaves run (tail) alone.".into());
-        b.push(format!("[ -n \"$pid\" ] && kill -{sig} \"$pid\" 2>/dev/null && exit 0"));
+        b.push("# exit 1: runsv then sends the stop signal to what is left, as systemd does.".into());
         b.push("exit 1".into());
-        dir.add("control/t", 0o755, script(&control_header("stop the daemon (Type=forking, ExecStop=)"), b));
-        let mut b = vec![format!("pid=$(cat {} 2>/dev/null)", sh_quote(s.pid_file.as_deref().unwrap_or_default()))];
-        b.push("MAINPID=$pid; export MAINPID".into());
-        if s.reload.is_empty() {
-            b.push("[ -n \"$pid\" ] && kill -HUP \"$pid\"".into());
-        } else {
-            b.extend(preamble(s, opts));
-            for c in &s.reload {
-                b.push(line(s, c, ctx, "exit 0"));
-            }
+        dir.add("control/t", 0o755, script(&control_header("ExecStop= (runs on sv down, restart, term)"), b));
+    }
+    if !s.reload.is_empty() {
+        let mut b = vec![mainpid];
+        b.extend(preamble(s, opts));
+        for c in &s.reload {
+            b.push(line(s, c, ctx, "exit 0"));
         }
-        b.push("# exit 0 in any case: otherwise runsv also sends HUP (to tail).".into());
+        b.push("# exit 0 in any case: otherwise runsv also sends HUP.".into());
         b.push("exit 0".into());
-        dir.add("control/h", 0o755, script(&control_header("reload (sv reload)"), b));
-    } else {
-        if !s.stop.is_empty() {
-            let mut b = vec!["MAINPID=$1; export MAINPID".to_string()];
-            b.extend(preamble(s, opts));
-            for c in &s.stop {
-                b.push(line(s, c, ctx, ""));
-            }
-            b.push("# exit 1: runsv then sends the stop signal to what is left, as systemd does.".into());
-            b.push("exit 1".into());
-            dir.add("control/t", 0o755, script(&control_header("ExecStop= (runs on sv down, restart, term)"), b));
-        }
-        if !s.reload.is_empty() {
-            let mut b = vec!["MAINPID=$1; export MAINPID".to_string()];
-            b.extend(preamble(s, opts));
-            for c in &s.reload {
-                b.push(line(s, c, ctx, "exit 0"));
-            }
-            b.push("# exit 0 in any case: otherwise runsv also sends HUP.".into());
-            b.push("exit 0".into());
-            dir.add("control/h", 0o755, script(&control_header("ExecReload= (sv reload)"), b));
-        }
+        dir.add("control/h", 0o755, script(&control_header("ExecReload= (sv reload)"), b));
     }
 
     // finish: the restart policy, then ExecStopPost=.
@@ -1319,6 +1377,12 @@ mod tests {
         let run = file(&d, "run");
         assert!(run.contains("cd ~u || exit 111") && run.contains("exec chpst -/ /jail -u u /bin/d"), "{run}");
         assert!(refused("[Service]\nUMask=abc\nExecStart=/bin/d\n").contains("UMask"));
+        // An empty assignment is the default again.
+        let (d, _) = conv("[Service]\nUMask=077\nUMask=\nNice=3\nNice=\nRestart=always\nRestart=\nExecStart=/bin/d\n");
+        let run = file(&d, "run");
+        assert!(!run.contains("umask") && !run.contains("chpst") && d.file("finish").is_some(), "{run}");
+        let (d, _) = conv("[Service]\nGroup=g\nStateDirectory=s\nExecStart=/bin/d\n");
+        assert!(file(&d, "run").contains("&& chown :g /var/lib/s || exit 111"));
     }
 
     #[test]
@@ -1451,46 +1515,88 @@ mod tests {
 
     #[test]
     fn forking_with_a_pid_file_is_supervised_through_it() {
-        let (d, _) =
-            conv("[Service]\nType=forking\nPIDFile=/run/d.pid\nExecStart=/usr/sbin/d\nExecReload=/usr/sbin/d reload\n");
+        let (d, _) = conv("[Service]\nType=forking\nPIDFile=/run/d.pid\nExecStart=/usr/sbin/d\nExecReload=/usr/sbin/d reload\nKillSignal=QUIT\n");
         let run = file(&d, "run");
         assert!(run.contains("pidfile=/run/d.pid\nrm -f \"$pidfile\"\n/usr/sbin/d || exit 111\n"), "{run}");
-        assert!(
-            run.contains("[ \"$i\" -le 900 ]") && run.ends_with("exec tail --pid=\"$pid\" -f /dev/null\n"),
-            "{run}"
-        );
-        let t = file(&d, "control/t");
-        assert!(t.contains("kill -TERM \"$pid\" 2>/dev/null && exit 0\nexit 1\n"), "{t}");
-        assert!(file(&d, "control/h").contains("/usr/sbin/d reload || exit 0\n"));
-        assert!(refused("[Service]\nType=forking\nExecStart=/usr/sbin/d\n").contains("without PIDFile"));
+        assert!(run.contains("[ \"$i\" -le 900 ]") && run.contains("\ntail --pid=\"$pid\" -f /dev/null &\n"), "{run}");
+        assert!(run.contains("\ntrap 'kill -HUP \"$pid\" 2>/dev/null' HUP\n"), "{run}");
+        assert!(run.contains("\ntrap 'stopping=1; kill -QUIT \"$pid\" 2>/dev/null' TERM QUIT\n"), "{run}");
+        assert!(run.ends_with("\nexit 1\n"), "{run}");
+        let h = file(&d, "control/h");
+        assert!(h.starts_with("#!/bin/sh\n# t.service: ExecReload= (sv reload)\nMAINPID=$(cat /run/d.pid 2>/dev/null); export MAINPID\n"), "{h}");
+        assert!(h.contains("/usr/sbin/d reload || exit 0\n"), "{h}");
+        assert!(d.file("control/t").is_none());
+        assert!(refused("[Service]\nType=forking\nExecStart=/usr/sbin/d\n")
+            .contains("t.service:2: Type=forking without PIDFile"));
     }
 
-    #[test]
-    fn forking_run_scripts_follow_the_daemon() {
+    /// Starts a converted forking run script whose daemon is `sleep`;
+    /// returns run and the daemon's pid.
+    fn start_forking(pidfile: &std::path::Path) -> (std::process::Child, i32) {
         let (d, _) =
             conv("[Service]\nType=forking\nPIDFile=PIDFILE\nExecStart=/bin/sh -c 'sleep 30 & echo $! >PIDFILE'\n");
-        let tmp = tempfile::tempdir().unwrap();
-        let pidfile = tmp.path().join("d.pid");
         let run = file(&d, "run").replace("PIDFILE", pidfile.to_str().unwrap());
-        let mut child =
+        let child =
             std::process::Command::new("sh").arg("-c").arg(&run).stdout(std::process::Stdio::null()).spawn().unwrap();
-        // Once tail follows the daemon, killing the daemon ends run.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let pid: i32 = loop {
-            if let Some(p) = std::fs::read_to_string(&pidfile).ok().and_then(|s| s.trim().parse().ok()) {
+            if let Some(p) = std::fs::read_to_string(pidfile).ok().and_then(|s| s.trim().parse().ok()) {
                 break p;
             }
             assert!(std::time::Instant::now() < deadline, "no pid file");
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
-        assert!(child.try_wait().unwrap().is_none(), "run ended while the daemon runs");
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM).unwrap();
+        (child, pid)
+    }
+
+    fn wait_end(child: &mut std::process::Child) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
-            if child.try_wait().unwrap().is_some() {
-                break;
+            if let Some(st) = child.try_wait().unwrap() {
+                return st;
             }
-            assert!(std::time::Instant::now() < deadline, "run did not end with the daemon");
+            assert!(std::time::Instant::now() < deadline, "run did not end");
             std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn alive(pid: i32) -> bool {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.starts_with(" Z")))
+    }
+
+    #[test]
+    fn forking_run_scripts_follow_the_daemon() {
+        use nix::sys::signal::{kill, Signal};
+        use std::os::unix::process::ExitStatusExt;
+        let tmp = tempfile::tempdir().unwrap();
+        // The daemon ends on its own: run ends with 1 (a failure).
+        let (mut run, pid) = start_forking(&tmp.path().join("a.pid"));
+        assert!(run.try_wait().unwrap().is_none(), "run ended while the daemon runs");
+        kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM).unwrap();
+        assert_eq!(wait_end(&mut run).code(), Some(1));
+        // runsv's stop signal to run: the daemon gets it, run ends as by TERM.
+        let (mut run, pid) = start_forking(&tmp.path().join("b.pid"));
+        // Once run catches TERM (its traps are set), one TERM stops it all.
+        let catches_term = || {
+            std::fs::read_to_string(format!("/proc/{}/status", run.id())).ok().and_then(|st| {
+                let mask = st.lines().find_map(|l| l.strip_prefix("SigCgt:"))?.trim().to_string();
+                u64::from_str_radix(&mask, 16).ok()
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while catches_term().is_none_or(|m| m & (1 << (15 - 1)) == 0) {
+            assert!(std::time::Instant::now() < deadline, "run never set its TERM trap");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        kill(nix::unistd::Pid::from_raw(run.id() as i32), Signal::SIGTERM).unwrap();
+        let st = wait_end(&mut run);
+        assert_eq!(st.signal(), Some(15));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while alive(pid) {
+            assert!(std::time::Instant::now() < deadline, "the daemon outlived its stop");
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 
