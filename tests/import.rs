@@ -436,3 +436,37 @@ fn a_converted_unit_runs_under_runsvdir_and_runsv() {
         fs::read_to_string(&current).is_ok_and(|s| s.contains("tiny is up"))
     });
 }
+
+#[test]
+fn restart_no_keeps_a_finished_service_down_under_runsv() {
+    let f = Fixture::new();
+    let runs = f.tmp.path().join("runs");
+    // Restart=no (the default): after a clean exit, finish asks for down.
+    f.unit(
+        "once.service",
+        &format!("[Service]\nExecStart=/bin/sh -c 'echo ran >>{}'\nStandardOutput=null\n", runs.display()),
+    );
+    let (code, _, err) = f.import(&["once"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let bin_dir = import_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let svc = f.out().join("once");
+    let _runsv = Proc::spawn(
+        Command::new(util::bin("runsv"))
+            .arg(&svc)
+            .env("PATH", &path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let status = || {
+        let o = Command::new(util::bin("sv")).arg("status").arg(&svc).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // Down and wanted down: runsv will not start it again.
+    wait_for("once to be down and wanted down", || {
+        let s = status();
+        s.starts_with("down: ") && s.contains("normally up") && !s.contains("want up")
+    });
+    assert_eq!(fs::read_to_string(&runs).unwrap(), "ran\n");
+}

@@ -1160,7 +1160,8 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
     }
 
     // finish: the restart policy, then ExecStopPost=.
-    let mut fin = vec![format!("PATH={SYSTEMD_PATH}"), "export PATH".into()];
+    // sv is found on runsv's PATH, where the supervision tools are.
+    let mut fin = Vec::new();
     let policy: Option<&str> = match s.restart.as_str() {
         "always" => None,
         // The oneshot file already keeps a finished oneshot service down.
@@ -1443,11 +1444,17 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("sv"), "#!/bin/sh\necho \"sv $*\"\n").unwrap();
         std::fs::set_permissions(tmp.path().join("sv"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        let script =
-            file(&d, "finish").replace(&format!("PATH={SYSTEMD_PATH}"), &format!("PATH={}", tmp.path().display()));
+        let script = file(&d, "finish");
         let fin = |a: &str, b: &str| {
-            let o =
-                std::process::Command::new("sh").arg("-c").arg(&script).arg("finish").arg(a).arg(b).output().unwrap();
+            let o = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(script)
+                .arg("finish")
+                .arg(a)
+                .arg(b)
+                .env("PATH", tmp.path())
+                .output()
+                .unwrap();
             String::from_utf8(o.stdout).unwrap()
         };
         assert_eq!(fin("0", "0"), "sv down .\n");
