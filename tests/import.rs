@@ -45,7 +45,13 @@ impl Fixture {
     /// Runs runit-import with --unit-path and --to set; (code, stdout, stderr).
     fn import(&self, args: &[&str]) -> (i32, String, String) {
         util::run(
-            Command::new(import_bin()).arg("--unit-path").arg(self.units()).arg("--to").arg(self.out()).args(args),
+            Command::new(import_bin())
+                .arg("--unit-path")
+                .arg(self.units())
+                .arg("--to")
+                .arg(self.out())
+                .args(args)
+                .env_remove("SVDIR"),
         )
     }
 
@@ -98,6 +104,23 @@ fn a_plain_unit_by_name_becomes_a_service_directory() {
     // Nothing else beside it: no temporary directory left.
     let names: Vec<_> = fs::read_dir(f.out()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(names, ["plain"]);
+}
+
+#[test]
+fn the_report_links_into_svdir() {
+    let f = Fixture::new();
+    f.unit("plain.service", PLAIN);
+    let out = Command::new(import_bin())
+        .arg("--unit-path")
+        .arg(f.units())
+        .arg("--to")
+        .arg(f.out())
+        .arg("plain")
+        .env("SVDIR", "/var/service")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.ends_with(&format!("  ln -s {} /var/service/\n", f.out().join("plain").display())), "{out}");
 }
 
 #[test]
@@ -349,14 +372,15 @@ fn debian_units() -> Option<(tempfile::TempDir, PathBuf)> {
 fn units_from_debian_packages_convert_to_sane_directories() {
     let Some((tmp, units)) = debian_units() else { return };
     let out = tmp.path().join("sv");
-    let (code, stdout, err) =
-        util::run(Command::new(import_bin()).arg("--unit-path").arg(&units).arg("--to").arg(&out).args([
-            "cron",
-            "rsyslog",
-            "ssh",
-            "ssh.socket",
-            "openvpn@home",
-        ]));
+    let (code, stdout, err) = util::run(
+        Command::new(import_bin())
+            .arg("--unit-path")
+            .arg(&units)
+            .arg("--to")
+            .arg(&out)
+            .args(["cron", "rsyslog", "ssh", "ssh.socket", "openvpn@home"])
+            .env_remove("SVDIR"),
+    );
     assert_eq!(code, 0, "{stdout}{err}");
     for line in err.lines() {
         assert!(line.starts_with(&format!("runit-import: warning: {}/", units.display())), "{line}");

@@ -33,8 +33,26 @@ pub fn skipped(unit: &str, reason: &str) -> String {
     format!("runit-import: {unit}: skipped: {reason}")
 }
 
+/// The services directory runsvdir watches, as sv finds it: `$SVDIR`,
+/// else the build-time default (docs/BUILD.md).
+pub fn services_dir() -> String {
+    let d = std::env::var("SVDIR")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| option_env!("RUNIT_RS_SVDIR").unwrap_or("/etc/service").to_string());
+    if d.ends_with('/') {
+        d
+    } else {
+        format!("{d}/")
+    }
+}
+
 /// The closing lines on stdout: one per converted unit, then how to enable.
 pub fn summary(converted: &[(String, String)], dry_run: bool) -> String {
+    summary_for(converted, dry_run, &services_dir())
+}
+
+fn summary_for(converted: &[(String, String)], dry_run: bool, svdir: &str) -> String {
     let mut s = String::new();
     for (unit, dir) in converted {
         let verb = if dry_run { "would convert" } else { "converted" };
@@ -43,7 +61,7 @@ pub fn summary(converted: &[(String, String)], dry_run: bool) -> String {
     if !converted.is_empty() && !dry_run {
         s.push_str("runit-import: nothing is enabled; to start supervising, run:\n");
         for (_, dir) in converted {
-            s.push_str(&format!("  ln -s {dir} /etc/service/\n"));
+            s.push_str(&format!("  ln -s {dir} {svdir}\n"));
         }
     }
     s
@@ -85,9 +103,9 @@ mod tests {
 
     #[test]
     fn the_summary_tells_how_to_enable() {
-        let s = summary(&[("ssh.service".into(), "/etc/sv/ssh".into())], false);
+        let s = summary_for(&[("ssh.service".into(), "/etc/sv/ssh".into())], false, "/etc/service/");
         assert!(s.contains("converted ssh.service to /etc/sv/ssh\n"), "{s}");
         assert!(s.contains("  ln -s /etc/sv/ssh /etc/service/\n"), "{s}");
-        assert!(!summary(&[("a.service".into(), "/d/a".into())], true).contains("ln -s"));
+        assert!(!summary_for(&[("a.service".into(), "/d/a".into())], true, "/x/").contains("ln -s"));
     }
 }
