@@ -482,7 +482,17 @@ pub fn service(loaded: &Loaded, listen: &[String], opts: &Options) -> Result<(Se
             x => return Err(format!("{}: unknown section [{x}] in a service unit", a.origin)),
         }
     }
-    build(loaded, &mut ctx, &s, listen, opts).map(|d| (d, ctx.warnings))
+    let dir = build(loaded, &mut ctx, &s, listen, opts)?;
+    // Warnings found per command (chpst's) are said once.
+    let mut seen = Vec::new();
+    ctx.warnings.retain(|w| {
+        let new = !seen.contains(w);
+        if new {
+            seen.push(w.clone());
+        }
+        new
+    });
+    Ok((dir, ctx.warnings))
 }
 
 fn unit_directive(ctx: &mut Ctx, s: &mut Svc, a: &Assignment) {
@@ -893,6 +903,13 @@ fn chpst(s: &Svc, cmd: &Command, ctx: &mut Ctx) -> String {
                 user.clone()
             })),
         };
+        if user.bytes().all(|b| b.is_ascii_digit()) {
+            ctx.warnings.push(Warning {
+                origin: None,
+                directive: "User".into(),
+                reason: format!("{user}: chpst -u takes a user name; a numeric id is looked up as a name"),
+            });
+        }
         let mut spec = user;
         if let Some(g) = group {
             spec.push(':');
@@ -932,6 +949,29 @@ fn preamble(s: &Svc, opts: &Options) -> Vec<String> {
     }
     if let Some(u) = &s.umask {
         l.push(format!("umask {u}"));
+    }
+    // What systemd sets for every service with these settings.
+    if let Some(u) = &s.user {
+        l.push(format!("export USER={q} LOGNAME={q}", q = sh_quote(u)));
+        if let Ok(Some(pw)) = nix::unistd::User::from_name(u) {
+            l.push(format!(
+                "export HOME={} SHELL={}",
+                sh_quote(&pw.dir.to_string_lossy()),
+                sh_quote(&pw.shell.to_string_lossy())
+            ));
+        }
+    }
+    for (kind, var) in [
+        ("RuntimeDirectory", "RUNTIME_DIRECTORY"),
+        ("StateDirectory", "STATE_DIRECTORY"),
+        ("CacheDirectory", "CACHE_DIRECTORY"),
+        ("LogsDirectory", "LOGS_DIRECTORY"),
+        ("ConfigurationDirectory", "CONFIGURATION_DIRECTORY"),
+    ] {
+        let dirs: Vec<&str> = s.dirs.iter().filter(|(k, _, _)| k == kind).map(|(_, p, _)| p.as_str()).collect();
+        if !dirs.is_empty() {
+            l.push(format!("export {var}={}", sh_quote(&dirs.join(":"))));
+        }
     }
     for (k, v) in &s.env {
         l.push(format!("export {k}={}", sh_quote(v)));
@@ -1358,6 +1398,14 @@ mod tests {
         assert!(run.contains("\n/bin/as-root || exit 111\n"), "{run}");
         let (d, _) = conv("[Service]\nUser=www\nExecStart=/bin/d\n");
         assert!(file(&d, "run").contains("exec chpst -u www /bin/d\n"));
+        let (d, _) = conv("[Service]\nUser=root\nExecStart=/bin/d\n");
+        assert!(
+            file(&d, "run").contains("\nexport USER=root LOGNAME=root\nexport HOME=/root SHELL="),
+            "{}",
+            file(&d, "run")
+        );
+        let (_, w) = conv("[Service]\nUser=1000\nExecStartPre=/bin/p\nExecStart=/bin/d\n");
+        assert_eq!(w.iter().filter(|w| w.directive == "User").count(), 1, "{w:?}");
         let (d, _) = conv("[Service]\nUser=root\nSupplementaryGroups=root\nExecStart=/bin/d\n");
         assert!(file(&d, "run").contains("exec chpst -u root:root:root /bin/d\n"));
     }
@@ -1674,6 +1722,11 @@ mod tests {
             "{run}"
         );
         assert!(run.find("/var/lib/t").unwrap() < run.find("exec chpst").unwrap());
+        assert!(
+            run.contains("\nexport RUNTIME_DIRECTORY=/run/t:/run/t/sub\nexport STATE_DIRECTORY=/var/lib/t\n"),
+            "{run}"
+        );
+        assert!(run.contains("\nexport USER=u LOGNAME=u\n"), "{run}");
         assert!(w.is_empty(), "{w:?}");
         let (_, w) = conv("[Service]\nRuntimeDirectory=../x\nExecStart=/bin/d\n");
         assert!(warned(&w, "RuntimeDirectory"));
