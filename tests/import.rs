@@ -169,6 +169,12 @@ fn warnings_name_file_and_line_and_strict_writes_nothing() {
     assert_eq!(code, 0);
     assert_eq!(err.lines().count(), 2, "{err}");
     assert!(f.out().join("hard/run").exists());
+    // All or nothing: a target that exists fails --strict before anything is written.
+    f.unit("plain.service", PLAIN);
+    let (code, _, err) = f.import(&["--strict", "plain", "hard"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("runit-import: hard.service: skipped: ") && err.contains("exists (use --force"), "{err}");
+    assert!(!f.out().join("plain").exists());
 }
 
 #[test]

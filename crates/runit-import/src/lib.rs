@@ -156,17 +156,28 @@ pub fn run(argv: Vec<std::ffi::OsString>) -> i32 {
             n_skipped += 1;
         }
     }
-    if args.strict && (n_warnings > 0 || n_skipped > 0) {
-        eprintln!("runit-import: --strict: {n_warnings} warning(s), {n_skipped} unit(s) skipped: nothing written");
-        return 1;
+    // Absolute, so that the ln -s printed at the end works from anywhere.
+    let to = std::path::absolute(&args.to).unwrap_or_else(|_| args.to.clone());
+    if args.strict {
+        // A target that would be refused counts too: all or nothing.
+        for o in &outcomes {
+            if let Ok(dir) = &o.result {
+                if let Err(e) = writer::check_target(&to.join(&dir.name), args.force) {
+                    eprintln!("{}", report::skipped(&o.label, &e));
+                    n_skipped += 1;
+                }
+            }
+        }
+        if n_warnings > 0 || n_skipped > 0 {
+            eprintln!("runit-import: --strict: {n_warnings} warning(s), {n_skipped} unit(s) skipped: nothing written");
+            return 1;
+        }
     }
 
     let mut converted = Vec::new();
     let mut failed = n_skipped;
     for o in &outcomes {
         let Ok(dir) = &o.result else { continue };
-        // Absolute, so that the ln -s printed at the end works from anywhere.
-        let to = std::path::absolute(&args.to).unwrap_or_else(|_| args.to.clone());
         let target = to.join(&dir.name);
         let done = if args.dry_run {
             writer::check_target(&target, args.force).map(|()| print!("{}", writer::describe(dir, &target)))
