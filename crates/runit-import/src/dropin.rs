@@ -78,12 +78,27 @@ pub fn resolve(arg: &str, dirs: &[PathBuf]) -> Result<(UnitName, PathBuf, Vec<Pa
         for d in dirs {
             let p = d.join(candidate);
             if std::fs::symlink_metadata(&p).is_ok() {
-                return Ok((name, p, dirs.to_vec()));
+                return Ok((alias_target(name, &p), p, dirs.to_vec()));
             }
         }
     }
     let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     Err(format!("no unit file {} in {}", candidates.join(" or "), searched.join(", ")))
+}
+
+/// An alias (`sshd.service -> .../ssh.service`, as `Alias=` installs it)
+/// is the unit it points to, as in systemd: that name, its drop-ins.
+fn alias_target(name: UnitName, path: &Path) -> UnitName {
+    let target = std::fs::read_link(path).ok().and_then(|t| t.file_name().map(|f| f.to_string_lossy().into_owned()));
+    match target.and_then(|t| UnitName::parse(&t)) {
+        Some(t) if t.suffix == name.suffix && t.full != name.full && !t.is_bare_template() => t,
+        // An alias of a template, for an instance: the template's instance.
+        Some(t) if t.suffix == name.suffix && t.is_bare_template() && name.instance.is_some() => {
+            UnitName::parse(&format!("{}@{}.{}", t.prefix, name.instance.clone().unwrap_or_default(), t.suffix))
+                .unwrap_or(name)
+        }
+        _ => name,
+    }
 }
 
 /// The drop-in directory names for a unit, most specific first.
@@ -166,6 +181,23 @@ mod tests {
         let arg = b.path().join("getty@tty2.service");
         let (n, f, _) = resolve(arg.to_str().unwrap(), &dirs).unwrap();
         assert_eq!((n.instance.as_deref(), f), (Some("tty2"), b.path().join("getty@.service")));
+    }
+
+    #[test]
+    fn an_alias_link_is_the_unit_it_points_to() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        fs::write(b.path().join("rsyslog.service"), "[Service]\nExecStart=/r\n").unwrap();
+        std::os::unix::fs::symlink(b.path().join("rsyslog.service"), a.path().join("syslog.service")).unwrap();
+        let dirs = vec![a.path().to_path_buf(), b.path().to_path_buf()];
+        let (n, f, _) = resolve("syslog", &dirs).unwrap();
+        assert_eq!(n.full, "rsyslog.service");
+        assert_eq!(f, a.path().join("syslog.service"));
+        // A masked unit stays what it was asked as, and load refuses it.
+        std::os::unix::fs::symlink("/dev/null", a.path().join("masked.service")).unwrap();
+        let (n, f, d) = resolve("masked", &dirs).unwrap();
+        assert_eq!(n.full, "masked.service");
+        assert!(load(n, f, &d).unwrap_err().contains("masked"));
     }
 
     #[test]
