@@ -110,10 +110,23 @@ struct Svc {
 
 struct Ctx<'a> {
     unit: &'a UnitName,
+    assignments: &'a [Assignment],
     warnings: Vec<Warning>,
 }
 
 impl Ctx<'_> {
+    /// A warning about a setting as a whole, placed at the last line that
+    /// assigned `key` (whose value contains `value`, if given).
+    fn warn_key(&mut self, key: &str, value: Option<&str>, reason: impl Into<String>) {
+        let origin = self
+            .assignments
+            .iter()
+            .rev()
+            .find(|a| a.key == key && value.is_none_or(|v| a.value.contains(v)))
+            .map(|a| a.origin.clone());
+        self.warnings.push(Warning { origin, directive: key.into(), reason: reason.into() });
+    }
+
     fn warn(&mut self, a: &Assignment, reason: impl Into<String>) {
         self.warnings.push(Warning { origin: Some(a.origin.clone()), directive: a.key.clone(), reason: reason.into() });
     }
@@ -296,7 +309,7 @@ pub struct Socket {
 
 /// Converts a `.socket` unit's directives into `listen` lines.
 pub fn socket(loaded: &Loaded) -> Result<Socket, String> {
-    let mut ctx = Ctx { unit: &loaded.name, warnings: Vec::new() };
+    let mut ctx = Ctx { unit: &loaded.name, assignments: &loaded.assignments, warnings: Vec::new() };
     let mut addrs: Vec<(String, &'static str)> = Vec::new();
     let mut opts: Vec<String> = Vec::new();
     let mut owner: (Option<String>, Option<String>) = (None, None);
@@ -355,22 +368,19 @@ pub fn socket(loaded: &Loaded) -> Result<Socket, String> {
         && fd_name.len() <= 255
         && fd_name.bytes().all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(&c));
     if !fd_name_ok {
-        ctx.warnings.push(Warning {
-            origin: None,
-            directive: format!("{}: FileDescriptorName", loaded.name.full),
-            reason: format!("{fd_name:?} is not a name listen accepts (A-Z a-z 0-9 _ . -); the sockets are unnamed"),
-        });
+        ctx.warn_key(
+            "FileDescriptorName",
+            None,
+            format!("{fd_name:?} is not a name listen accepts (A-Z a-z 0-9 _ . -); the sockets are unnamed"),
+        );
     }
     let mut lines = Vec::new();
     for (addr, kind) in addrs {
         let address = match listen_address(&addr, kind) {
             Ok(a) => a,
             Err(why) => {
-                ctx.warnings.push(Warning {
-                    origin: None,
-                    directive: format!("{}: {addr}", loaded.name.full),
-                    reason: format!("{why}; socket left out"),
-                });
+                let key = if kind == "stream" { "ListenStream" } else { "ListenDatagram" };
+                ctx.warn_key(key, Some(&addr), format!("{addr}: {why}; socket left out"));
                 continue;
             }
         };
@@ -432,7 +442,7 @@ fn listen_address(addr: &str, kind: &str) -> Result<String, String> {
 
 /// Converts a service unit (with the `listen` lines of its sockets).
 pub fn service(loaded: &Loaded, listen: &[String], opts: &Options) -> Result<(ServiceDir, Vec<Warning>), String> {
-    let mut ctx = Ctx { unit: &loaded.name, warnings: Vec::new() };
+    let mut ctx = Ctx { unit: &loaded.name, assignments: &loaded.assignments, warnings: Vec::new() };
     let mut s = Svc {
         description: None,
         ty: "simple".into(),
@@ -642,10 +652,11 @@ fn service_directive(ctx: &mut Ctx, s: &mut Svc, a: &Assignment) -> Result<(), S
         "RestartSec" => s.restart_sec = Some(timespan_ms(&v).map_err(|e| bad(&e))?.unwrap_or(0)),
         "RestartMaxDelaySec" => s.restart_max = timespan_ms(&v).map_err(|e| bad(&e))?,
         "RestartSteps" => {}
-        "TimeoutStopSec" => s.timeout_stop = Some(timespan_ms(&v).map_err(|e| bad(&e))?),
-        "TimeoutStartSec" => s.timeout_start = Some(timespan_ms(&v).map_err(|e| bad(&e))?),
+        // A timeout of 0 is none at all, as in systemd.
+        "TimeoutStopSec" => s.timeout_stop = Some(timespan_ms(&v).map_err(|e| bad(&e))?.filter(|&t| t > 0)),
+        "TimeoutStartSec" => s.timeout_start = Some(timespan_ms(&v).map_err(|e| bad(&e))?.filter(|&t| t > 0)),
         "TimeoutSec" => {
-            let t = timespan_ms(&v).map_err(|e| bad(&e))?;
+            let t = timespan_ms(&v).map_err(|e| bad(&e))?.filter(|&t| t > 0);
             s.timeout_stop = Some(t);
             s.timeout_start = Some(t);
         }
@@ -895,20 +906,20 @@ fn chpst(s: &Svc, cmd: &Command, ctx: &mut Ctx) -> String {
             (Some(g), _) => Some(g.clone()),
             (None, true) => None,
             (None, false) => Some(primary_group(&user).unwrap_or_else(|| {
-                ctx.warnings.push(Warning {
-                    origin: None,
-                    directive: "SupplementaryGroups".into(),
-                    reason: format!("user {user} is unknown here; its primary group is taken to be {user}"),
-                });
+                ctx.warn_key(
+                    "SupplementaryGroups",
+                    None,
+                    format!("user {user} is unknown here; its primary group is taken to be {user}"),
+                );
                 user.clone()
             })),
         };
         if user.bytes().all(|b| b.is_ascii_digit()) {
-            ctx.warnings.push(Warning {
-                origin: None,
-                directive: "User".into(),
-                reason: format!("{user}: chpst -u takes a user name; a numeric id is looked up as a name"),
-            });
+            ctx.warn_key(
+                "User",
+                None,
+                format!("{user}: chpst -u takes a user name; a numeric id is looked up as a name"),
+            );
         }
         let mut spec = user;
         if let Some(g) = group {
@@ -1054,20 +1065,14 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
         return Err(format!("{at}Type=forking without PIDFile=: runsv cannot find the daemon's process"));
     }
     if s.root.is_some() && s.workdir.is_some() {
-        ctx.warnings.push(Warning {
-            origin: None,
-            directive: "WorkingDirectory".into(),
-            reason:
-                "with RootDirectory=: run changes into it outside the new root; chpst -/ then starts in the root's /"
-                    .into(),
-        });
+        ctx.warn_key(
+            "WorkingDirectory",
+            None,
+            "with RootDirectory=: run changes into it outside the new root; chpst -/ then starts in the root's /",
+        );
     }
     if forking && s.start[0].ignore_failure {
-        ctx.warnings.push(Warning {
-            origin: None,
-            directive: "ExecStart".into(),
-            reason: "'-' ignored for Type=forking".into(),
-        });
+        ctx.warn_key("ExecStart", None, "'-' ignored for Type=forking: the start fails when the daemon does");
     }
 
     // Output: runsv gives run the log pipe as stdout when log/ exists.
@@ -1117,7 +1122,8 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
     }
     if forking {
         let pid_file = s.pid_file.clone().unwrap_or_default();
-        let wait = s.timeout_start.unwrap_or(Some(DEFAULT_TIMEOUT_MS)).unwrap_or(u64::MAX / 2).div_ceil(100);
+        // Tenths of a second to wait for the pid file; None: without end.
+        let wait = s.timeout_start.unwrap_or(Some(DEFAULT_TIMEOUT_MS)).map(|ms| ms.div_ceil(100));
         let sig = s.kill_signal.clone().unwrap_or_else(|| "TERM".into());
         body.push("# Type=forking: start the daemon, wait for its pid file, then stay".into());
         body.push("# until that pid is gone (tail --pid checks once a second).".into());
@@ -1126,10 +1132,12 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
         body.push(line(s, &s.start[0], ctx, "exit 111"));
         body.push("i=0".into());
         body.push("while [ ! -s \"$pidfile\" ]; do".into());
-        body.push(format!(
-            "  i=$((i + 1)); [ \"$i\" -le {wait} ] || {{ echo \"{}: no pid in $pidfile\"; exit 111; }}",
-            unit.full
-        ));
+        if let Some(wait) = wait {
+            body.push(format!(
+                "  i=$((i + 1)); [ \"$i\" -le {wait} ] || {{ echo \"{}: no pid in $pidfile\"; exit 111; }}",
+                unit.full
+            ));
+        }
         body.push("  sleep 0.1".into());
         body.push("done".into());
         body.push("read -r pid <\"$pidfile\" || exit 111".into());
@@ -1207,11 +1215,11 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
         // The oneshot file already keeps a finished oneshot service down.
         _ if oneshot => {
             if s.restart != "no" {
-                ctx.warnings.push(Warning {
-                    origin: None,
-                    directive: "Restart".into(),
-                    reason: format!("{}: a oneshot service runs once per sv up and is not restarted", s.restart),
-                });
+                ctx.warn_key(
+                    "Restart",
+                    None,
+                    format!("{}: a oneshot service runs once per sv up and is not restarted", s.restart),
+                );
             }
             None
         }
@@ -1526,6 +1534,8 @@ mod tests {
         assert!(d.file("down-signal").is_none() && d.file("restart-backoff").is_none());
         let (d, _) = conv("[Service]\nExecStart=/bin/d\nTimeoutStopSec=infinity\n");
         assert!(d.file("timeout-kill").is_none());
+        let (d, _) = conv("[Service]\nExecStart=/bin/d\nTimeoutSec=0\n");
+        assert!(d.file("timeout-kill").is_none());
         let (d, _) = conv("[Service]\nExecStart=/bin/d\nSendSIGKILL=no\n");
         assert!(d.file("timeout-kill").is_none());
         assert!(refused("[Service]\nExecStart=/bin/d\nKillSignal=NOPE\n").contains("unknown signal"));
@@ -1581,6 +1591,10 @@ mod tests {
         assert!(h.starts_with("#!/bin/sh\n# t.service: ExecReload= (sv reload)\nMAINPID=$(cat /run/d.pid 2>/dev/null); export MAINPID\n"), "{h}");
         assert!(h.contains("/usr/sbin/d reload || exit 0\n"), "{h}");
         assert!(d.file("control/t").is_none());
+        // TimeoutStartSec=0: wait for the pid file without end.
+        let (d, w) = conv("[Service]\nType=forking\nPIDFile=/p\nExecStart=-/usr/sbin/d\nTimeoutStartSec=0\n");
+        assert!(!file(&d, "run").contains(" -le "), "{}", file(&d, "run"));
+        assert_eq!(w[0].to_string(), "runit-import: warning: t.service:4: ExecStart= '-' ignored for Type=forking: the start fails when the daemon does");
         assert!(refused("[Service]\nType=forking\nExecStart=/usr/sbin/d\n")
             .contains("t.service:2: Type=forking without PIDFile"));
     }
