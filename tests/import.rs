@@ -259,6 +259,14 @@ fn a_socket_unit_gives_its_service_a_listen_file() {
     assert_eq!((code, err.as_str()), (0, ""));
     assert!(out.contains("converted web.service and web.socket to "), "{out}");
     assert!(f.out().join("web/listen").exists() && !f.out().join("web/flag-on-demand").exists());
+    // Sockets= in a service reads those socket units.
+    f.unit("api.service", "[Service]\nSockets=api-a.socket api-b.socket\nExecStart=/usr/bin/api\n")
+        .unit("api-a.socket", "[Socket]\nListenStream=127.0.0.1:7000\nFileDescriptorName=a\n")
+        .unit("api-b.socket", "[Socket]\nListenDatagram=[::1]:7001\n");
+    let (code, _, err) = f.import(&["api"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(f.read("api/listen"), "a=tcp:127.0.0.1:7000\napi-b.socket=udp:[::1]:7001\n");
+    assert!(!f.out().join("api/flag-on-demand").exists());
     let (code, _, err) = f.import(&["multi.socket"]);
     assert_eq!(code, 1);
     assert!(err.contains("Accept=yes (one service instance per connection) is not supported"), "{err}");
