@@ -100,7 +100,8 @@ struct Svc {
     pid_file: Option<String>,
     deps: Deps,
     sockets: Vec<String>,
-    dirs: Vec<(String, String, String)>,
+    /// (RuntimeDirectory and the like, absolute path)
+    dirs: Vec<(String, String)>,
     dir_modes: BTreeMap<&'static str, String>,
     stdout: (Out, String),
     stderr: (Out, String),
@@ -686,7 +687,7 @@ fn service_directive(ctx: &mut Ctx, s: &mut Svc, a: &Assignment) -> Result<(), S
                 if d.contains(':') || d.starts_with('/') || d.split('/').any(|p| p == "..") {
                     ctx.unsupported(a, &format!("{d}: only plain relative names are supported"));
                 } else {
-                    s.dirs.push((key.to_string(), format!("{base}/{d}"), String::new()));
+                    s.dirs.push((key.to_string(), format!("{base}/{d}")));
                 }
             }
         }
@@ -838,7 +839,7 @@ fn reset(s: &mut Svc, key: &str) -> bool {
         "StandardOutput" => s.stdout = (Out::Log, String::new()),
         "StandardError" => s.stderr = (Out::Inherit, String::new()),
         "RuntimeDirectory" | "StateDirectory" | "CacheDirectory" | "LogsDirectory" | "ConfigurationDirectory" => {
-            s.dirs.retain(|(k, _, _)| k != key)
+            s.dirs.retain(|(k, _)| k != key)
         }
         k if k.starts_with("Limit") => {
             let flag = match k {
@@ -979,7 +980,7 @@ fn preamble(s: &Svc, opts: &Options) -> Vec<String> {
         ("LogsDirectory", "LOGS_DIRECTORY"),
         ("ConfigurationDirectory", "CONFIGURATION_DIRECTORY"),
     ] {
-        let dirs: Vec<&str> = s.dirs.iter().filter(|(k, _, _)| k == kind).map(|(_, p, _)| p.as_str()).collect();
+        let dirs: Vec<&str> = s.dirs.iter().filter(|(k, _)| k == kind).map(|(_, p)| p.as_str()).collect();
         if !dirs.is_empty() {
             l.push(format!("export {var}={}", sh_quote(&dirs.join(":"))));
         }
@@ -1103,7 +1104,7 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
     if let Some(o) = s.oom {
         body.push(format!("echo {o} >/proc/self/oom_score_adj || exit 111"));
     }
-    for (kind, path, _) in &s.dirs {
+    for (kind, path) in &s.dirs {
         let mode = s.dir_modes.get(kind.as_str()).cloned().unwrap_or_else(|| "0755".into());
         let mut l = format!("mkdir -p {p} && chmod {mode} {p}", p = sh_quote(path));
         // user: is the user's login group for chown.
