@@ -1072,6 +1072,16 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
             "with RootDirectory=: run changes into it outside the new root; chpst -/ then starts in the root's /",
         );
     }
+    if !forking && s.timeout_start.is_some() {
+        // TimeoutSec= sets it too (its stop half is timeout-kill).
+        let key = ctx
+            .assignments
+            .iter()
+            .rev()
+            .find(|a| a.key == "TimeoutStartSec" || a.key == "TimeoutSec")
+            .map_or("TimeoutStartSec", |a| a.key.as_str());
+        ctx.warn_key(key, None, "not supported: runsv does not time a start out");
+    }
     if forking && s.start[0].ignore_failure {
         ctx.warn_key("ExecStart", None, "'-' ignored for Type=forking: the start fails when the daemon does");
     }
@@ -1535,8 +1545,12 @@ mod tests {
         assert!(d.file("down-signal").is_none() && d.file("restart-backoff").is_none());
         let (d, _) = conv("[Service]\nExecStart=/bin/d\nTimeoutStopSec=infinity\n");
         assert!(d.file("timeout-kill").is_none());
-        let (d, _) = conv("[Service]\nExecStart=/bin/d\nTimeoutSec=0\n");
+        let (d, w) = conv("[Service]\nExecStart=/bin/d\nTimeoutSec=0\n");
         assert!(d.file("timeout-kill").is_none());
+        assert_eq!(
+            w[0].to_string(),
+            "runit-import: warning: t.service:3: TimeoutSec= not supported: runsv does not time a start out"
+        );
         let (d, _) = conv("[Service]\nExecStart=/bin/d\nSendSIGKILL=no\n");
         assert!(d.file("timeout-kill").is_none());
         assert!(refused("[Service]\nExecStart=/bin/d\nKillSignal=NOPE\n").contains("unknown signal"));
