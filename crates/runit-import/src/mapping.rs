@@ -1072,7 +1072,7 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
             "with RootDirectory=: run changes into it outside the new root; chpst -/ then starts in the root's /",
         );
     }
-    if !forking && s.timeout_start.is_some() {
+    if !forking && s.timeout_start.is_some_and(|t| t.is_some()) {
         // TimeoutSec= sets it too (its stop half is timeout-kill).
         let key = ctx
             .assignments
@@ -1546,7 +1546,9 @@ mod tests {
         let (d, _) = conv("[Service]\nExecStart=/bin/d\nTimeoutStopSec=infinity\n");
         assert!(d.file("timeout-kill").is_none());
         let (d, w) = conv("[Service]\nExecStart=/bin/d\nTimeoutSec=0\n");
-        assert!(d.file("timeout-kill").is_none());
+        assert!(d.file("timeout-kill").is_none() && w.is_empty(), "{w:?}");
+        let (d, w) = conv("[Service]\nExecStart=/bin/d\nTimeoutSec=10\n");
+        assert_eq!(file(&d, "timeout-kill"), "10000\n");
         assert_eq!(
             w[0].to_string(),
             "runit-import: warning: t.service:3: TimeoutSec= not supported: runsv does not time a start out"
