@@ -78,6 +78,7 @@ struct Svc {
     stop: Vec<Command>,
     stop_post: Vec<Command>,
     reload: Vec<Command>,
+    condition: Vec<Command>,
     user: Option<String>,
     group: Option<String>,
     groups: Vec<String>,
@@ -454,6 +455,7 @@ pub fn service(loaded: &Loaded, listen: &[String], opts: &Options) -> Result<(Se
         stop: vec![],
         stop_post: vec![],
         reload: vec![],
+        condition: vec![],
         user: None,
         group: None,
         groups: vec![],
@@ -576,6 +578,7 @@ fn service_directive(ctx: &mut Ctx, s: &mut Svc, a: &Assignment) -> Result<(), S
         "ExecStop" => Some(&mut s.stop),
         "ExecStopPost" => Some(&mut s.stop_post),
         "ExecReload" => Some(&mut s.reload),
+        "ExecCondition" => Some(&mut s.condition),
         _ => None,
     };
     if let Some(list) = list {
@@ -955,7 +958,10 @@ fn primary_group(user: &str) -> Option<String> {
 /// environment, umask and working directory, as systemd sets them up.
 fn preamble(s: &Svc, opts: &Options) -> Vec<String> {
     let mut l = vec![format!("PATH={SYSTEMD_PATH}"), "export PATH".into()];
-    if [&s.start, &s.pre, &s.post, &s.stop, &s.stop_post, &s.reload].iter().any(|l| l.iter().any(Command::splits)) {
+    if [&s.start, &s.pre, &s.post, &s.stop, &s.stop_post, &s.reload, &s.condition]
+        .iter()
+        .any(|l| l.iter().any(Command::splits))
+    {
         l.push("# $VAR words split at blanks, as systemd does; no globbing.".into());
         l.push("set -f".into());
     }
@@ -1091,6 +1097,10 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
     let out = if s.stdout.0 == Out::Inherit { (Out::Log, String::new()) } else { s.stdout.clone() };
     let needs_log = out.0 == Out::Log || err.0 == Out::Log;
     let mut body = vec!["exec </dev/null".to_string()];
+    if !s.condition.is_empty() {
+        // The service directory, for sv down after the cd below.
+        body.push("here=$PWD".into());
+    }
     let redirect = |t: &(Out, String), fd: &str| match t.0 {
         Out::Null => format!("{fd}>/dev/null"),
         Out::File(op) => format!("{fd}{op}{}", sh_quote(&t.1)),
@@ -1127,6 +1137,12 @@ fn build(loaded: &Loaded, ctx: &mut Ctx, s: &Svc, listen: &[String], opts: &Opti
             l.push_str(&format!(" && chown {} {}", sh_quote(&o), sh_quote(path)));
         }
         body.push(format!("{l} || exit 111"));
+    }
+    if !s.condition.is_empty() {
+        body.push("# ExecCondition=: exit 1-254 skips the start (down, no failure); 255 fails it.".into());
+    }
+    for c in &s.condition {
+        body.push(line(s, c, ctx, "{ rc=$?; [ \"$rc\" -lt 255 ] && { sv down \"$here\"; exit 0; }; exit 111; }"));
     }
     for c in &s.pre {
         body.push(line(s, c, ctx, "exit 111"));
@@ -1388,6 +1404,34 @@ mod tests {
         // An empty assignment resets the list.
         let (d, _) = conv("[Service]\nExecStartPre=/bin/check\nExecStartPre=\nExecStart=/bin/d\n");
         assert!(!file(&d, "run").contains("check"));
+    }
+
+    #[test]
+    fn exec_condition_skips_the_start_without_failing() {
+        let (d, _) =
+            conv("[Service]\nExecCondition=/bin/sh -c 'exit $CODE'\nExecStartPre=/bin/pre\nExecStart=/bin/d\n");
+        let run = file(&d, "run");
+        assert!(run.contains("\nexec </dev/null\nhere=$PWD\n"), "{run}");
+        assert!(run.find("exit $CODE").unwrap() < run.find("/bin/pre").unwrap(), "{run}");
+        // Run the condition line alone with a stub sv: 1 skips, 255 fails, 0 goes on.
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("sv"), "#!/bin/sh\necho \"sv $*\"\n").unwrap();
+        std::fs::set_permissions(tmp.path().join("sv"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let cond = run.lines().find(|l| l.contains("exit $CODE")).unwrap();
+        let go = |code: &str| {
+            let script = format!("here=/svc\n{cond}\necho started");
+            let o = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(script)
+                .env("PATH", format!("{}:/bin:/usr/bin", tmp.path().display()))
+                .env("CODE", code)
+                .output()
+                .unwrap();
+            (o.status.code(), String::from_utf8(o.stdout).unwrap())
+        };
+        assert_eq!(go("0"), (Some(0), "started\n".into()));
+        assert_eq!(go("1"), (Some(0), "sv down /svc\n".into()));
+        assert_eq!(go("255"), (Some(111), String::new()));
     }
 
     #[test]
