@@ -11,7 +11,7 @@
 //! the command's letters into `supervise/control`. Commands with a wait
 //! condition then wait until every service reached it or the timeout
 //! passed. Everything it prints, and its exit codes, are runit 2.3.0's
-//! byte for byte (see `shared/spec/sv.md`); scripts and configuration
+//! byte for byte (see man/sv.8); scripts and configuration
 //! management tools parse them.
 //!
 //! The modules:
@@ -31,7 +31,11 @@
 //!   inotify on each pending `supervise/`, a re-check every 100 ms while
 //!   a `./check` script is involved (inotify cannot see its answer) or
 //!   inotify is unavailable, every 420 ms otherwise as a safety net, and
-//!   no extra sleep after the last service timed out;
+//!   no extra sleep after the last service timed out. A service counts as
+//!   up once its process has stayed in state run for
+//!   [`client::UP_SETTLE`], so that the start of a crash loop, which
+//!   runit's sampling almost never sees, is not reported `ok`; a timeout
+//!   is reported on runit's tick ([`client::timeout_at`]);
 //! - after sending letters runsv answers by rewriting `status`, the first
 //!   check waits for that answer (at most 1.2 s), so a `restart` within
 //!   the second of the last start no longer reports the old pid;
@@ -39,7 +43,7 @@
 //! - `$SVDIR` is opened once at the start rather than looked up by name
 //!   for every service (same directories, same error words).
 //!
-//! Opt-in extras (issue 8), invisible unless used:
+//! Opt-in extras (docs/EXTENSIONS.md), invisible unless used:
 //! - for a service with `notification-fd`, "up" (in `start`, `up -w`,
 //!   `restart`, `check`, `try-restart`) also needs `supervise/ready` to
 //!   name the running pid, i.e. runsv saw the service write its newline;
