@@ -130,8 +130,8 @@ fn setup_log(label: &Label, args: &[Vec<u8>], index: usize) -> Option<Log> {
         label.warn(&[b"unable to create pipe for log."]);
         return disabled();
     };
-    // SAFETY: dup2 on two descriptors we own; fd 2 is replaced atomically.
-    if unsafe { libc::dup2(write.as_raw_fd(), 2) } < 0 {
+    // fd 2 is replaced atomically.
+    if nix::unistd::dup2_stderr(&write).is_err() {
         label.warn(&[b"unable to set filedescriptor for log."]);
         return disabled();
     }
@@ -169,7 +169,7 @@ fn run(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, mut log: Op
         }
 
         if let Some(log) = &mut log {
-            drain(log.read.as_raw_fd(), &mut buf, |bytes| log.title.push(bytes));
+            drain(&log.read, &mut buf, |bytes| log.title.push(bytes));
         }
         if table.watch_fd().is_some() && fds.get(1).is_some_and(unix::poll::ready) {
             table.events(Instant::now());
@@ -213,16 +213,13 @@ fn stop_all(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, deadli
 }
 
 /// Reads everything available from a non-blocking descriptor.
-fn drain(fd: i32, buf: &mut [u8], mut each: impl FnMut(&[u8])) {
+fn drain(fd: &OwnedFd, buf: &mut [u8], mut each: impl FnMut(&[u8])) {
     loop {
-        // SAFETY: buf is a valid writable buffer of its length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            if n < 0 && unix::errtext::errno() == libc::EINTR {
-                continue;
-            }
-            return;
+        match nix::unistd::read(fd, buf) {
+            Ok(0) => return,
+            Ok(n) => each(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
         }
-        each(&buf[..n as usize]);
     }
 }

@@ -29,7 +29,7 @@
 use crate::watch::Watcher;
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -223,9 +223,8 @@ impl Table {
             self.check = true;
         }
         self.scan(now);
-        // SAFETY: fchdir on a directory descriptor we own.
-        while unsafe { libc::fchdir(self.curdir.as_raw_fd()) } != 0 {
-            let e = std::io::Error::last_os_error();
+        while let Err(e) = nix::unistd::fchdir(&self.curdir) {
+            let e = std::io::Error::from(e);
             self.label.warn_err(&[b"unable to change directory, pausing"], &e);
             std::thread::sleep(Duration::from_secs(5));
         }

@@ -10,10 +10,10 @@ use crate::checkscript;
 use crate::json;
 use crate::render::status_text;
 use crate::watch;
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 use supervise::control::{self, FifoError};
@@ -152,37 +152,26 @@ fn chdir(p: &[u8]) -> io::Result<()> {
     std::env::set_current_dir(OsStr::from_bytes(p))
 }
 
-fn fchdir(fd: RawFd) -> io::Result<()> {
-    // SAFETY: fchdir has no memory-safety preconditions.
-    if unsafe { libc::fchdir(fd) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+fn fchdir(fd: impl AsFd) -> io::Result<()> {
+    Ok(nix::unistd::fchdir(fd)?)
 }
 
 /// `$SVDIR` opened for `fchdir` (searching it is checked then, as `chdir`
 /// would), or the errno `chdir($SVDIR)` would fail with.
 fn open_svdir(svdir: &[u8]) -> Result<OwnedFd, i32> {
-    let path = CString::new(svdir).map_err(|_| libc::ENOENT)?;
-    // SAFETY: path is a valid NUL-terminated string.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(unix::errtext::errno());
-    }
-    // SAFETY: fd is a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    nix::fcntl::open(OsStr::from_bytes(svdir), flags, nix::sys::stat::Mode::empty()).map_err(|e| e as i32)
 }
 
 /// `stat(path)`: `None` if it exists, else the errno.
-fn stat_errno(path: &CStr) -> Option<i32> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: path is NUL-terminated and st is large enough for a stat.
-    if unsafe { libc::stat(path.as_ptr(), st.as_mut_ptr()) } == 0 {
-        None
-    } else {
-        Some(unix::errtext::errno())
-    }
+fn stat_errno(path: &str) -> Option<i32> {
+    nix::sys::stat::stat(path).err().map(|e| e as i32)
+}
+
+/// `chdir("log")`, into the log service of the current directory.
+fn chdir_log() -> io::Result<()> {
+    Ok(nix::unistd::chdir(layout::LOG)?)
 }
 
 impl Client {
@@ -312,7 +301,7 @@ impl Client {
         let r = if bare {
             self.away = true;
             match &self.svdir_fd {
-                Ok(fd) => fchdir(fd.as_raw_fd()),
+                Ok(fd) => fchdir(fd),
                 Err(errno) => Err(io::Error::from_raw_os_error(*errno)),
             }
             .and_then(|_| chdir(&self.name))
@@ -335,7 +324,7 @@ impl Client {
         if !self.away {
             return;
         }
-        if let Err(e) = fchdir(self.curdir.as_raw_fd()) {
+        if let Err(e) = fchdir(&self.curdir) {
             self.fatal(b"unable to change to original directory", &e);
         }
         self.away = false;
@@ -386,7 +375,7 @@ impl Client {
     /// Returns 1 (pid), 2 (no pid), or 0 when `down` could not be examined
     /// (warning on stderr, nothing appended).
     fn svstatus_print(&mut self, label: &[u8]) -> u32 {
-        let normally_up = match stat_errno(c"down") {
+        let normally_up = match stat_errno(layout::DOWN) {
             None => false,
             Some(libc::ENOENT) => true,
             Some(e) => {
@@ -401,7 +390,7 @@ impl Client {
     /// as ready: always without `notification-fd`; with it, once runsv
     /// recorded the readiness of that very process in `supervise/ready`.
     fn ready_for(&self, pid: u32) -> bool {
-        if stat_errno(c"notification-fd").is_some() {
+        if stat_errno(supervise::extras::NOTIFICATION_FD).is_some() {
             return true;
         }
         matches!(supervise::extras::read_ready(&supervise::SuperviseDir::main()), Ok(Some(r)) if r.pid == pid)
@@ -427,12 +416,12 @@ impl Client {
             }
             Err(ReadError::BadFormat) => return Err([b"unable to read ", &status[..], b": bad format"].concat()),
         };
-        let normally_up = match stat_errno(c"down") {
+        let normally_up = match stat_errno(layout::DOWN) {
             None => Some(false),
             Some(libc::ENOENT) => Some(true),
             Some(_) => None,
         };
-        let ready = if stat_errno(c"notification-fd").is_some() {
+        let ready = if stat_errno(supervise::extras::NOTIFICATION_FD).is_some() {
             None
         } else {
             match supervise::extras::read_ready(&supervise::SuperviseDir::main()) {
@@ -469,10 +458,7 @@ impl Client {
             }
             Ok(r) => {
                 r.fields(&mut o);
-                // SAFETY: chdir with a static NUL-terminated path.
-                let cd =
-                    if unsafe { libc::chdir(c"log".as_ptr()) } == 0 { Ok(()) } else { Err(io::Error::last_os_error()) };
-                match cd {
+                match chdir_log() {
                     Err(e) if e.raw_os_error() == Some(libc::ENOENT) => o.null("log"),
                     Err(e) => {
                         errors += 1;
@@ -519,9 +505,7 @@ impl Client {
         let name = self.name.clone();
         let rc = self.svstatus_print(&name);
         self.islog = true;
-        // SAFETY: chdir with a static NUL-terminated path.
-        let r = if unsafe { libc::chdir(c"log".as_ptr()) } == 0 { Ok(()) } else { Err(io::Error::last_os_error()) };
-        match r {
+        match chdir_log() {
             Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
                 self.puts(b"; ");
                 self.warn(b"unable to change directory", Some(&e));
@@ -747,7 +731,7 @@ impl Client {
                 if p.wd.is_none() {
                     p.wd = self.watch_here();
                 }
-                p.polled = p.wd.is_none() || stat_errno(c"check").is_none();
+                p.polled = p.wd.is_none() || stat_errno(layout::CHECK).is_none();
                 if self.check(&letters, &mut p.seen) != 0 {
                     p.done = true;
                 } else if timed_out {
