@@ -72,14 +72,60 @@ pub fn timeout_at(started: Instant, wait: u64) -> Option<Instant> {
     started.checked_add(FIRST_TIMEOUT.checked_mul(u32::try_from(ticks).ok()?)?)
 }
 
-/// Exit codes outside the counted failures.
+/// Exit codes (man/sv.8, EXIT STATUS and LSB MODE). Otherwise sv exits
+/// with the number of failures, at most [`code::MAX_COUNT`].
 pub mod code {
     pub const USAGE: i32 = 100;
     pub const FATAL: i32 = 100;
     pub const LSB_USAGE: i32 = 2;
     pub const LSB_FATAL: i32 = 151;
+    /// LSB `status`: the service has a process (run or finish).
+    pub const LSB_RUNNING: i32 = 0;
+    /// LSB `status`: no process.
+    pub const LSB_NOT_RUNNING: i32 = 3;
+    /// LSB `status`: the state could not be read.
+    pub const LSB_UNKNOWN: i32 = 4;
     /// Failures are counted up to this.
     pub const MAX_COUNT: u32 = 99;
+}
+
+/// Why sv stops early: what `main` prints on stderr and the exit code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SvError {
+    /// A bad invocation (unknown option or command, no service) or `-V`:
+    /// `before` (getopt's line, the version) and then the usage.
+    Usage { before: Vec<u8>, progname: Vec<u8>, lsb: bool },
+    /// `fatal: WHAT: ERR`.
+    Fatal { text: Vec<u8>, lsb: bool },
+}
+
+impl SvError {
+    /// `fatal: WHAT: ERR` and the exit code of the mode.
+    pub fn fatal(what: &[u8], e: &io::Error, lsb: bool) -> SvError {
+        let text = [&b"fatal: "[..], what, b": ", errtext::io_text(e).as_bytes(), b"\n"].concat();
+        SvError::Fatal { text, lsb }
+    }
+}
+
+impl unix::msg::ProgramError for SvError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            SvError::Usage { lsb: false, .. } => code::USAGE,
+            SvError::Usage { lsb: true, .. } => code::LSB_USAGE,
+            SvError::Fatal { lsb: false, .. } => code::FATAL,
+            SvError::Fatal { lsb: true, .. } => code::LSB_FATAL,
+        }
+    }
+
+    fn message(&self) -> Vec<u8> {
+        match self {
+            SvError::Usage { before, progname, lsb } => {
+                let synopsis: &[u8] = if *lsb { b"[-w sec] command" } else { b"[-v] [-w sec] command service ..." };
+                [&before[..], &unix::msg::usage_text(progname, synopsis)].concat()
+            }
+            SvError::Fatal { text, .. } => text.clone(),
+        }
+    }
 }
 
 /// State shared by all services of one invocation.
@@ -209,12 +255,6 @@ impl Client {
         self.rc.min(code::MAX_COUNT) as i32
     }
 
-    /// Prints `fatal: WHAT: ERR` on stderr and exits 100 (151 in LSB mode).
-    pub fn fatal(&self, what: &[u8], e: &io::Error) -> ! {
-        unix::msg::line(&[b"fatal: ", what, b": ", errtext::io_text(e).as_bytes()]);
-        std::process::exit(if self.lsb { code::LSB_FATAL } else { code::FATAL })
-    }
-
     fn flush(&mut self) {
         if !self.out.is_empty() {
             unix::msg::write_all_fd(1, &self.out);
@@ -294,7 +334,9 @@ impl Client {
     /// same directory) and the original directory is only restored before
     /// a name that is a path: same directories and error words, fewer
     /// system calls over a thousand services.
-    pub fn enter(&mut self, wait_phase: bool) -> bool {
+    /// Ok(false) after a `fail:` line; an error when sv cannot return to
+    /// its original directory.
+    pub fn enter(&mut self, wait_phase: bool) -> Result<bool, SvError> {
         let n = &self.name;
         let bare =
             !n.starts_with(b"/") && !n.starts_with(b".") && (wait_phase || (!n.is_empty() && !n.ends_with(b"/")));
@@ -306,28 +348,29 @@ impl Client {
             }
             .and_then(|_| chdir(&self.name))
         } else {
-            self.home();
+            self.home()?;
             self.away = true;
             chdir(&self.name)
         };
         match r {
-            Ok(()) => true,
+            Ok(()) => Ok(true),
             Err(e) => {
                 self.fail(b"unable to change to service directory", Some(&e));
-                false
+                Ok(false)
             }
         }
     }
 
     /// Back to the directory sv started in, if not there.
-    fn home(&mut self) {
+    fn home(&mut self) -> Result<(), SvError> {
         if !self.away {
-            return;
+            return Ok(());
         }
         if let Err(e) = fchdir(&self.curdir) {
-            self.fatal(b"unable to change to original directory", &e);
+            return Err(SvError::fatal(b"unable to change to original directory", &e, self.lsb));
         }
         self.away = false;
+        Ok(())
     }
 
     /// Reads the status record of the current directory's service: 1 when
@@ -490,16 +533,12 @@ impl Client {
         self.flush();
     }
 
-    /// The `status` command for the current service.
-    pub fn status(&mut self) -> u32 {
+    /// The `status` command for the current service. In LSB mode, the
+    /// exit code it determines (runit's sv exits right there).
+    pub fn status(&mut self) -> Option<i32> {
         match self.svstatus_get() {
-            -1 => {
-                if self.lsb {
-                    std::process::exit(4);
-                }
-                return 0;
-            }
-            0 => return 0,
+            -1 if self.lsb => return Some(code::LSB_UNKNOWN),
+            -1 | 0 => return None,
             _ => {}
         }
         let name = self.name.clone();
@@ -521,14 +560,11 @@ impl Client {
         }
         self.islog = false;
         self.flush();
-        if self.lsb {
-            std::process::exit(match rc {
-                1 => 0,
-                2 => 3,
-                _ => 4,
-            });
-        }
-        rc
+        self.lsb.then_some(match rc {
+            1 => code::LSB_RUNNING,
+            2 => code::LSB_NOT_RUNNING,
+            _ => code::LSB_UNKNOWN,
+        })
     }
 
     /// Writes `letters` to the current service: 1 sent, 0 suppressed
@@ -695,7 +731,7 @@ impl Client {
     /// report, e.g., a restart as done with the old pid. Without an
     /// answer the check happens anyway when the patience runs out (see
     /// [`Client::answer_patience`]), at the timeout, or when runsv exits.
-    pub fn wait_phase(&mut self, mut pending: Vec<Pending>, kill: bool, wait: u64) {
+    pub fn wait_phase(&mut self, mut pending: Vec<Pending>, kill: bool, wait: u64) -> Result<(), SvError> {
         let letters = self.acts.clone();
         let deadline = timeout_at(self.started, wait);
         let mut first = true;
@@ -724,7 +760,7 @@ impl Client {
                 p.settle_at = None;
                 p.unacked = false;
                 self.name.clone_from(&p.name);
-                if !self.enter(true) {
+                if !self.enter(true)? {
                     p.done = true;
                     continue;
                 }
@@ -743,7 +779,7 @@ impl Client {
             }
             pending.retain(|p| !p.done);
             if pending.is_empty() {
-                return;
+                return Ok(());
             }
             let interval = if pending.iter().any(|p| p.polled) { FALLBACK } else { SAFETY_NET };
             let mut next = last_full + interval;
