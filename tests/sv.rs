@@ -1509,3 +1509,18 @@ fn a_healthy_start_is_reported_once_the_process_stayed_up_briefly() {
         assert!(took >= Duration::from_millis(150) && took < Duration::from_secs(3), "{took:?}");
     }
 }
+
+#[test]
+fn a_word_starting_with_two_dashes_ends_the_options_as_in_runit() {
+    let mut f = Fake::new();
+    f.live("run", Rec { age: 12, ..RUN });
+    // The word itself is skipped: the status line, and runit's exit codes.
+    assert_same(f.root(), &[], &["--foo", "status", "./run", "./missing"]);
+    assert_same(f.root(), &[], &["-v", "--x", "status", "./run"]);
+    // What follows is the command even when it looks like an option.
+    assert_same(f.root(), &[], &["--", "-w", "1", "status", "./run"]);
+    assert_same(f.root(), &[], &["--foo"]);
+    let (code, out, err) = sv_in(f.root(), &["--foo", "status", "./run"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(same_within(&out, "run: ./run: (pid 4242) 12s\n", 1), "{out:?}");
+}
