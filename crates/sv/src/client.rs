@@ -326,7 +326,7 @@ impl Client {
     /// Changes into the service directory of the current name. Bare names
     /// (not starting with `/` or `.`) are looked up in `$SVDIR`; in the
     /// first phase an empty name or one ending in `/` is taken as a path,
-    /// in the wait phase it is not (runit's quirk, sv.md §1.3).
+    /// in the wait phase it is not (runit's quirk).
     ///
     /// runit returns to the original directory after every service and
     /// changes to `$SVDIR` by name for every bare one. Here `$SVDIR` was
@@ -568,7 +568,7 @@ impl Client {
     }
 
     /// Writes `letters` to the current service: 1 sent, 0 suppressed
-    /// (sv.md §1.5), -1 failed (line printed).
+    /// (the same letter as the wanted state is not resent, as in runit), -1 failed (line printed).
     pub fn control(&mut self, letters: &[u8]) -> i32 {
         if self.svstatus_get() <= 0 {
             return -1;
@@ -711,7 +711,7 @@ impl Client {
     /// (before anything is sent, so that runsv's answer cannot be missed).
     pub fn watch_here(&self) -> Option<Watch> {
         let w = self.watcher.as_ref()?;
-        w.add_watch(std::path::Path::new("supervise"), watch::MASK).ok()
+        w.add_watch(SuperviseDir::main().path(), watch::MASK).ok()
     }
 
     /// The wait phase over the services still pending after the first one.
