@@ -1493,7 +1493,7 @@ fn a_crash_looping_service_is_not_reported_up_after_a_restart_either() {
 }
 
 #[test]
-fn a_healthy_start_is_reported_once_the_process_stayed_up_briefly() {
+fn a_healthy_start_is_reported_once_the_process_waits() {
     for runsv in runsv_binaries() {
         let svc = sleeper();
         svc.file("down", "");
@@ -1504,9 +1504,9 @@ fn a_healthy_start_is_reported_once_the_process_stayed_up_briefly() {
         let took = t.elapsed();
         let pid = svc.status("supervise").unwrap().pid;
         assert_transcript(&got, 0, &format!("ok: run: ./svc: (pid {pid}) 0s, normally down\n"), "");
-        // Up for the settling time, then reported at once; runit's sv
-        // would print at its 420 ms tick at the earliest.
-        assert!(took >= Duration::from_millis(150) && took < Duration::from_secs(3), "{took:?}");
+        // Reported once sleep waits in the kernel (bench/run measures how
+        // soon); runit's sv would print at its 420 ms tick at the earliest.
+        assert!(took < Duration::from_secs(3), "{took:?}");
     }
 }
 

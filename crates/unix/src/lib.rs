@@ -34,6 +34,7 @@ pub mod lock;
 pub mod msg;
 pub mod poll;
 pub mod proc;
+pub mod procstat;
 pub mod selfpipe;
 pub mod spawn;
 pub mod startup;
