@@ -382,19 +382,27 @@ fn signals_outside_stage_2_are_discarded_with_a_warning() {
     assert_eq!(fs::metadata(ns.etc("stopit")).unwrap().permissions().mode() & 0o777, 0o100, "stopit untouched");
 }
 
+/// Orphans are re-parented to runit (PID 1 of the namespace), which must
+/// reap them as they exit. Each orphan blocks reading a FIFO, so the test
+/// first sees all 40 adopted, then releases them at once (end of file for
+/// every reader) and waits for runit to have reaped every one.
 #[test]
 fn orphans_are_reaped_at_once() {
     let mut ns = Ns::new();
     ns.stage(
         "2",
-        "i=0\nwhile [ $i -lt 40 ]; do (sh -c 'sleep 0.2' &); i=$((i+1)); done\ntouch \"$LOG/forked\"\nwhile [ ! -e \"$LOG/go\" ]; do sleep 0.05; done",
+        "mkfifo \"$LOG/hold\"\ni=0\nwhile [ $i -lt 40 ]; do (cat \"$LOG/hold\" >/dev/null &); i=$((i+1)); done\n\
+         touch \"$LOG/forked\"\nwhile [ ! -e \"$LOG/go\" ]; do sleep 0.05; done",
     );
     ns.start(Mode::Machine, &[]);
     wait_for("the orphans forked", || ns.path("log/forked").exists());
     let pid1 = ns.pid1();
-    // The orphans are re-parented to runit, sleep, exit; none may stay a zombie.
-    wait_for("orphans adopted by runit", || children_of(pid1).len() > 10);
-    wait_for_within("no orphan left, zombie or not", Duration::from_secs(20), || {
+    let orphans = || children_of(pid1).into_iter().filter(|&p| util::procfs::comm(p) == "cat").count();
+    wait_for("all 40 orphans adopted by runit", || orphans() == 40);
+    // Opening the FIFO for writing wakes every blocked reader; closing it
+    // gives them end of file, and they exit.
+    drop(fs::OpenOptions::new().write(true).open(ns.path("log/hold")).unwrap());
+    wait_for("no orphan left, zombie or not", || {
         children_of(pid1).len() == 1 // stage 2 itself
     });
     assert!(!children_of(pid1).iter().any(|&p| stat_of(p).map(|s| s.1) == Some('Z')));

@@ -7,6 +7,8 @@
 #![allow(dead_code)]
 
 pub mod procfs;
+pub mod public;
+pub mod scan;
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -213,6 +215,7 @@ impl Proc {
     /// Starts `cmd` in a new process group (stdio as the caller set it).
     pub fn spawn(cmd: &mut Command) -> Proc {
         cmd.process_group(0);
+        default_signals(cmd);
         if cmd.get_program().is_empty() {
             panic!("empty program");
         }
@@ -262,6 +265,34 @@ impl Drop for Proc {
         // The whole group: services and log processes the program started.
         // SAFETY: as above.
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+}
+
+/// Makes `cmd` start with every signal at its default disposition.
+///
+/// A signal ignored by whoever started the test run (a shell's background
+/// job `scripts/test &` has SIGINT and SIGQUIT ignored) stays ignored
+/// across exec, all the way down to the services, and a shell cannot
+/// trap a signal it found ignored: the tests would then depend on how
+/// they were started. (The standard library already resets SIGPIPE and
+/// the signal mask in the child.)
+pub fn default_signals(cmd: &mut Command) {
+    // SAFETY: the closure runs between fork and exec and only calls
+    // sigaction, which is async-signal-safe and allocates nothing.
+    let last = libc::SIGRTMAX();
+    unsafe {
+        cmd.pre_exec(move || {
+            for sig in 1..=last {
+                if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                    continue;
+                }
+                let mut act: libc::sigaction = std::mem::zeroed();
+                act.sa_sigaction = libc::SIG_DFL;
+                // Fails for the few signals glibc reserves; nothing to do.
+                libc::sigaction(sig, &act, std::ptr::null_mut());
+            }
+            Ok(())
+        });
     }
 }
 
