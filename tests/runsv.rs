@@ -1,4 +1,5 @@
-//! runsv, driven for real: one test per behaviour of shared/spec/runsv.md,
+//! runsv, driven for real: one test per behaviour in `man/runsv.8` and
+//! docs/PROTOCOL.md,
 //! golden status bytes, interop with Debian's sv and runsv, and bad input.
 
 mod util;

@@ -1,4 +1,4 @@
-//! runsv's opt-in extras (issue 8), driven for real: readiness on
+//! runsv's opt-in extras (docs/EXTENSIONS.md), driven for real: readiness on
 //! `notification-fd`, `down-signal`, `timeout-kill`, `timeout-finish`,
 //! process-group stops, `restart-backoff`, the pid for `control/C`, and a
 //! directory without any of them matching Debian's runsv.

@@ -1,5 +1,5 @@
 //! sv: golden transcripts, bad input, LSB mode, waits, and interop with
-//! Debian's runit (sv.md).
+//! Debian's runit (`man/sv.8`).
 //!
 //! Most transcripts use a *fake* supervisor: a `supervise/` directory whose
 //! `ok` and `control` FIFOs are held open by the test itself and whose
@@ -1203,7 +1203,7 @@ fn our_sv_and_debians_agree_on_a_service_run_by_a_real_runsv() {
 
 #[test]
 fn the_check_script_is_not_run_for_a_down_service_by_debian_but_sv_check_waits_here() {
-    // Documented difference (sv.md §3): 2.1.2 passes `check` at once for a
+    // Documented difference (`man/sv.8`): 2.1.2 passes `check` at once for a
     // service that wants up but is down; 2.3.0 (and we) wait for it.
     let mut f = Fake::new();
     f.live("svc", Rec { want: b'u', ..DOWN });

@@ -1,5 +1,5 @@
 //! `runsvchdir DIR`: switch runsvdir's services directory (runit's
-//! runsvchdir(8); the contract is `shared/spec/runsvdir.md` §4).
+//! runsvchdir(8); ours is described in `man/runsvchdir.8`).
 //!
 //! In the runsvdir directory (`$RUNSVDIR`, as in runit 2.3.0, else
 //! `/etc/runit/runsvdir`) the symlink `current` names the active services

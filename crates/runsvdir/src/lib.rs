@@ -1,5 +1,5 @@
 //! `runsvdir [-P] DIR [LOG]`: keep one `runsv NAME` per service directory
-//! in DIR (runit's runsvdir(8); the contract is `shared/spec/runsvdir.md`).
+//! in DIR (runit's runsvdir(8); ours is described in `man/runsvdir.8`).
 //!
 //! Every entry of DIR that is a directory, or a symlink to one, and whose
 //! name does not start with a dot, gets a `runsv NAME` started in DIR.

@@ -1,7 +1,7 @@
 //! `supervise/status` (20 bytes), `supervise/stat` (one line) and
 //! `supervise/pid` (decimal + newline, or empty).
 //!
-//! Layout of the record (formats.md §3):
+//! Layout of the record (docs/PROTOCOL.md, section 3):
 //!
 //! ```text
 //! 0..8   TAI64 seconds, big-endian     8..12  nanoseconds, big-endian
@@ -178,7 +178,7 @@ pub fn read_status(path: &Path) -> Result<Status, ReadError> {
     Status::decode(&buf[..n]).map_err(|_| ReadError::BadFormat)
 }
 
-/// Writes one status update in runit's order (formats.md §2.1): `pid` when
+/// Writes one status update in runit's order (docs/PROTOCOL.md, section 2): `pid` when
 /// `pid_changed`, then `stat`, then `status`, each as `NAME.new` (mode 0644
 /// minus umask, never following a planted symlink) renamed over `NAME`.
 ///
@@ -233,7 +233,8 @@ pub fn write_files(
 mod tests {
     use super::*;
 
-    /// formats.md §3: the running record observed from Debian's runsv.
+    /// The running record observed from Debian's runsv (the example in
+    /// docs/PROTOCOL.md, section 3).
     const GOLDEN_RUN: [u8; 20] = [
         0x40, 0x00, 0x00, 0x00, 0x6b, 0x01, 0xe5, 0x54, 0x01, 0xa0, 0x9a, 0x64, 0x7d, 0x43, 0x00, 0x00, 0x00, 0x75,
         0x00, 0x01,

@@ -254,7 +254,7 @@ impl Client {
     /// Changes into the service directory of the current name. Bare names
     /// (not starting with `/` or `.`) are looked up in `$SVDIR`; in the
     /// first phase an empty name or one ending in `/` is taken as a path,
-    /// in the wait phase it is not (runit's quirk, sv.md §1.3).
+    /// in the wait phase it is not (runit's quirk).
     ///
     /// runit returns to the original directory after every service and
     /// changes to `$SVDIR` by name for every bare one. Here `$SVDIR` was
@@ -509,7 +509,7 @@ impl Client {
     }
 
     /// Writes `letters` to the current service: 1 sent, 0 suppressed
-    /// (sv.md §1.5), -1 failed (line printed).
+    /// (`man/sv.8`), -1 failed (line printed).
     pub fn control(&mut self, letters: &[u8]) -> i32 {
         if self.svstatus_get() <= 0 {
             return -1;
@@ -535,7 +535,7 @@ impl Client {
         }
     }
 
-    /// Evaluates the check letters (sv.md §3) for the current service:
+    /// Evaluates the check letters (`man/sv.8`) for the current service:
     /// 1 reached (`ok:` printed, or runsv gone for `x`), 0 not yet, -1
     /// dropped (line printed).
     pub fn check(&mut self, letters: &[u8]) -> i32 {

@@ -11,7 +11,7 @@
 //! the command's letters into `supervise/control`. Commands with a wait
 //! condition then wait until every service reached it or the timeout
 //! passed. Everything it prints, and its exit codes, are runit 2.3.0's
-//! byte for byte (see `shared/spec/sv.md`); scripts and configuration
+//! byte for byte (see `man/sv.8`); scripts and configuration
 //! management tools parse them.
 //!
 //! The modules:
@@ -39,7 +39,7 @@
 //! - `$SVDIR` is opened once at the start rather than looked up by name
 //!   for every service (same directories, same error words).
 //!
-//! Opt-in extras (issue 8), invisible unless used:
+//! Opt-in extras (docs/EXTENSIONS.md), invisible unless used:
 //! - for a service with `notification-fd`, "up" (in `start`, `up -w`,
 //!   `restart`, `check`, `try-restart`) also needs `supervise/ready` to
 //!   name the running pid, i.e. runsv saw the service write its newline;

@@ -1,10 +1,10 @@
-//! The status text, byte for byte (sv.md §2.1), as a pure function of the
+//! The status text, byte for byte (`man/sv.8`), as a pure function of the
 //! raw 20-byte record.
 //!
 //! sv works on the raw bytes rather than a decoded [`supervise::Status`]
 //! because runit does: an unknown state byte prints no state word, a short
-//! read leaves the tail of the previous record in place (the degenerate log
-//! forms of §2.2 depend on it), and the pid is printed through a C `int`.
+//! read leaves the tail of the previous record in place (the odd forms of
+//! the `log:` part depend on it), and the pid is printed through a C `int`.
 
 use supervise::status::STATUS_LEN;
 

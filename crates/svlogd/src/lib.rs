@@ -1,5 +1,4 @@
-//! `svlogd`: runit's log writer, reimplemented (see `man 8 svlogd` and
-//! `shared/spec/svlogd.md`).
+//! `svlogd`: runit's log writer, reimplemented (see `man/svlogd.8`).
 //!
 //! It reads lines on standard input and appends them to `current` in each
 //! log directory given, rotating, filtering, forwarding and post-processing
