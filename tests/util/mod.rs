@@ -277,9 +277,9 @@ impl Drop for Proc {
 /// they were started. (The standard library already resets SIGPIPE and
 /// the signal mask in the child.)
 pub fn default_signals(cmd: &mut Command) {
+    let last = libc::SIGRTMAX();
     // SAFETY: the closure runs between fork and exec and only calls
     // sigaction, which is async-signal-safe and allocates nothing.
-    let last = libc::SIGRTMAX();
     unsafe {
         cmd.pre_exec(move || {
             for sig in 1..=last {
