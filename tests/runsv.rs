@@ -213,22 +213,33 @@ fn fast_exits_restart_at_most_once_a_second() {
 #[test]
 fn letters_keep_working_during_the_restart_delay() {
     // void-linux/runit#33: runit sleeps a blocking second after a fast
-    // exit, and reads no letter until it is over.
-    let svc = ServiceDir::quick_exit();
-    let _p = start_runsv(&svc);
-    let went_down = svc.wait_quick_exit("supervise").stamp;
-    svc.control("supervise", "d");
-    wait_for("want down written", || svc.status("supervise").map(|s| s.want) == Some(b'd'));
-    let now = unix::tai64n::Tai64n::now();
+    // exit, and reads no letter until it is over; then it restarts the
+    // service (still wanted up) before it sees the `d`. Ours takes the `d`
+    // during the pause, so the service is never started again. The `d`
+    // must arrive within that second: on a machine too loaded for this
+    // test to send it in time, the round is tried again.
     let ms = |t: unix::tai64n::Tai64n| t.unix_secs() as f64 * 1000.0 + t.nanos as f64 / 1e6;
-    assert!(ms(now) - ms(went_down) < 1000.0, "letter handled {} ms after going down", ms(now) - ms(went_down));
-    // it stays down: nothing restarts it after the delay
-    std::thread::sleep(Duration::from_millis(1500)); // observing that nothing happens
-    let s = svc.status("supervise").unwrap();
-    assert_eq!((s.pid, s.state, s.stamp), (0, 0, went_down));
-    // and `u` then brings it back
-    svc.control("supervise", "u");
-    wait_for("restarted", || svc.status("supervise").map(|s| s.stamp != went_down).unwrap_or(false));
+    for round in 1..=5 {
+        let svc = ServiceDir::quick_exit();
+        let _p = start_runsv(&svc);
+        let went_down = svc.wait_quick_exit("supervise").stamp;
+        let sent = unix::tai64n::Tai64n::now();
+        svc.control("supervise", "d");
+        if ms(sent) - ms(went_down) > 800.0 {
+            eprintln!("round {round}: `d` sent {:.0} ms after going down, too late to tell", ms(sent) - ms(went_down));
+            continue;
+        }
+        wait_for("want down written", || svc.status("supervise").map(|s| s.want) == Some(b'd'));
+        // it stays down: nothing restarts it after the delay
+        std::thread::sleep(Duration::from_millis(1500)); // observing that nothing happens
+        let s = svc.status("supervise").unwrap();
+        assert_eq!((s.pid, s.state, s.stamp), (0, 0, went_down), "restarted although `d` came during the pause");
+        // and `u` then brings it back
+        svc.control("supervise", "u");
+        wait_for("restarted", || svc.status("supervise").map(|s| s.stamp != went_down).unwrap_or(false));
+        return;
+    }
+    panic!("the machine never let this test send a letter within a second");
 }
 
 #[test]
