@@ -300,8 +300,12 @@ fn envdir_personality_fails_on_subdirectories_and_unreadable_files() {
     // checkout lives.
     let public = util::public::Public::bins(&["chpst"]);
     let public_envdir = link(public.path(), "envdir", &public.join("chpst"));
-    let (code, _, err) =
-        run(Command::new(bin("chpst")).arg("-u").arg("nobody").arg(&public_envdir).args([e.to_str().unwrap(), "true"]));
+    let (code, _, err) = run(Command::new(bin("chpst"))
+        .arg("-u")
+        .arg("nobody")
+        .arg(&public_envdir)
+        .args([e.to_str().unwrap(), "true"])
+        .current_dir(d.path()));
     assert_eq!((code, err), (111, format!("chpst: fatal: unable to read {}/SECRET: access denied\n", e.display())));
     assert_eq!(run(Command::new(&envdir_link).arg("env")), (100, String::new(), "usage: envdir dir child\n\n".into()));
 }

@@ -29,7 +29,9 @@ fn mode(p: &Path) -> u32 {
 /// `setpriv` as nobody:nogroup with no supplementary group, then `argv`.
 fn as_nobody(argv: &[&std::ffi::OsStr]) -> Command {
     let mut c = Command::new("setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).args(argv);
+    // From `/`: the test's own directory (the checkout) may be closed to
+    // nobody, and sv opens its current directory first.
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).args(argv).current_dir("/");
     c
 }
 

@@ -646,8 +646,11 @@ fn unwritable_directory_and_unreadable_config_get_runits_warnings() {
     let ro = logdir(t.path(), "ro", None);
     fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
     fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let mut cmd = Command::new(bin("svlogd"));
-    cmd.arg(&ro).uid(65534).gid(65534);
+    // nobody runs a copy it can reach, from a directory it can open,
+    // wherever the checkout lives.
+    let public = util::public::Public::bins(&["svlogd"]);
+    let mut cmd = Command::new(public.join("svlogd"));
+    cmd.arg(&ro).current_dir(t.path()).uid(65534).gid(65534);
     let (code, _, err) = util::run(&mut cmd);
     assert_eq!(code, 111);
     assert_eq!(
