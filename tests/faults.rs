@@ -527,7 +527,7 @@ trait WaitWithin {
 impl WaitWithin for Proc {
     fn wait_exit_within(&mut self, limit: Duration) -> Option<i32> {
         let mut code = None;
-        wait_for_within("process exit", limit, || match self.child.try_wait().unwrap() {
+        wait_for_within("process exit", limit, || match self.exited() {
             Some(st) => {
                 code = st.code();
                 true
@@ -695,7 +695,7 @@ proptest::proptest! {
             let ctl = svc.join("supervise/control");
             let mut exited = None;
             wait_for_within("exit, or every byte read", Duration::from_secs(30), || {
-                exited = p.child.try_wait().unwrap().map(|st| st.code());
+                exited = p.exited().map(|st| st.code());
                 exited.is_some() || fifo_pending(&ctl) == 0
             });
             if let Some(code) = exited {

@@ -165,7 +165,7 @@ impl Ns {
         let p = self.proc.as_mut().unwrap();
         let mut st = None;
         wait_for_within("the namespace's PID 1 to exit", limit, || {
-            st = p.child.try_wait().unwrap();
+            st = p.exited();
             st.is_some()
         });
         st.unwrap()
