@@ -249,13 +249,22 @@ fn once_during_the_restart_delay_starts_it_when_the_delay_ends() {
     svc.file("down", "");
     let _p = start_runsv(&svc);
     svc.wait_stat("supervise", "down");
+    let times =
+        || -> Vec<f64> { fs::read_to_string(starts.path()).unwrap().lines().filter_map(|l| l.parse().ok()).collect() };
+    // Down after run N: a "down" record stamped after run N started (the
+    // record from before it, also "down", is older).
+    let down_after = |n: usize| {
+        wait_for(&format!("down after run {n}"), || {
+            let (Some(&t), Some(st)) = (times().get(n - 1), svc.status("supervise")) else { return false };
+            let stamp = st.stamp.unix_secs() as f64 + st.stamp.nanos as f64 / 1e9;
+            (st.state, st.pid) == (0, 0) && stamp >= t && svc.stat("supervise") == "down\n"
+        })
+    };
     svc.control("supervise", "o");
-    wait_for("first run", || fs::read_to_string(starts.path()).unwrap().lines().count() == 1);
-    svc.wait_stat("supervise", "down");
+    down_after(1);
     svc.control("supervise", "o");
-    wait_for("second run", || fs::read_to_string(starts.path()).unwrap().lines().count() == 2);
-    svc.wait_stat("supervise", "down");
-    let times: Vec<f64> = fs::read_to_string(starts.path()).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    down_after(2);
+    let times = times();
     assert!(times[1] - times[0] >= 0.99, "second start after {}s", times[1] - times[0]);
     assert_eq!(svc.status("supervise").unwrap().want, b'd');
 }

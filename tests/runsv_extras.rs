@@ -156,6 +156,10 @@ fn down_signal_is_sent_instead_of_term() {
     svc.file("down-signal", "SIGHUP\n");
     let _p = start_runsv(&svc);
     wait_for("up", || read(got.path()).contains("up"));
+    // ./run can write before runsv has recorded it as running; until then
+    // the record is the "down" of runsv's start, which must not be taken
+    // for the stop.
+    svc.wait_stat("supervise", "run");
     svc.control("supervise", "d");
     svc.wait_stat("supervise", "down");
     assert_eq!(read(got.path()), "up\nHUP\n");
