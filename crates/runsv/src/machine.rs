@@ -487,7 +487,7 @@ fn start(s: &mut Slot, now: Now, io: &mut impl Io) {
     publish(s, io);
 }
 
-/// One control letter (docs/PROTOCOL.md, "The control FIFO").
+/// One control letter (docs/PROTOCOL.md, section 5).
 fn control(s: &mut Slot, c: u8, now: Now, io: &mut impl Io) {
     let running = s.state == State::Run;
     match c {
