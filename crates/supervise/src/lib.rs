@@ -19,6 +19,7 @@
 //! layout here must never change; richer state goes into new files.
 
 pub mod control;
+pub mod depends;
 pub mod extras;
 pub mod layout;
 pub mod status;
