@@ -20,6 +20,7 @@
 
 pub mod control;
 pub mod depends;
+pub mod depstate;
 pub mod extras;
 pub mod layout;
 pub mod status;

@@ -1,0 +1,292 @@
+//! How one dependency looks from outside: what a dependent runsv reads in
+//! the dependency's service directory and `supervise/` to decide whether
+//! it may start (see [`crate::depends`] for the files).
+//!
+//! Ready means what `sv check` means by up (docs/EXTENSIONS.md): `./run`
+//! is running and wanted up; with `notification-fd`, `supervise/ready`
+//! names that very pid; with a `./check` script, the script exits 0 (the
+//! caller runs it, [`run_check`], since that takes time). A `oneshot`
+//! whose `./run` exited 0 counts as ready too.
+
+use crate::control::{probe_ok, FifoError};
+use crate::depends::{self, Outcome, Why};
+use crate::extras;
+use crate::layout::{SuperviseDir, CHECK};
+use crate::status::{read_status, ReadError};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a dependency is doing, as far as its dependents care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepState {
+    /// No such service directory.
+    Missing,
+    /// The directory exists but no runsv serves it (not yet, or no more).
+    NotSupervised,
+    /// Up, wanted up, and ready by its files.
+    Ready,
+    /// As [`DepState::Ready`], but its `./check` must pass first.
+    NeedsCheck,
+    /// Up and wanted up, not ready yet.
+    Starting,
+    /// Held back by its own dependencies (`supervise/waiting`).
+    Waiting,
+    /// Wanted up but down: crashed, in its restart pause, or `./finish`.
+    Down,
+    /// A `oneshot` whose `./run` exited 0.
+    Done,
+    /// A `oneshot` whose `./run` failed.
+    Failed,
+    /// Wanted down (an administrator's `sv down`, or a stop in progress).
+    WantedDown,
+}
+
+impl DepState {
+    /// `None` when a dependent may go ahead, else why it keeps waiting.
+    /// A hard dependency must be ready; a soft one only must not be on
+    /// its way up.
+    pub fn holds(self, soft: bool) -> Option<Why> {
+        match (self, soft) {
+            (DepState::Ready | DepState::Done, _) => None,
+            (DepState::Missing | DepState::Failed | DepState::WantedDown | DepState::Down, true) => None,
+            (DepState::Missing, false) => Some(Why::Missing),
+            (DepState::Failed, false) => Some(Why::Failed),
+            (DepState::WantedDown, false) => Some(Why::WantedDown),
+            _ => Some(Why::NotReady),
+        }
+    }
+}
+
+/// Reads the state of the service directory `dir` (main service: its
+/// `supervise/`; pass `DIR/log` for a log service).
+pub fn evaluate(dir: &Path) -> DepState {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        _ => return DepState::Missing,
+    }
+    let sup = SuperviseDir::of(dir);
+    match probe_ok(&sup.file("ok")) {
+        Ok(()) => {}
+        Err(FifoError::NotRunning) => return DepState::NotSupervised,
+        Err(_) => return DepState::NotSupervised,
+    }
+    let st = match read_status(&sup.file("status")) {
+        Ok(st) => st,
+        Err(ReadError::Open(_) | ReadError::Read(_) | ReadError::BadFormat) => return DepState::NotSupervised,
+    };
+    let running = st.pid != 0 && st.state == 1;
+    if running {
+        if st.want != b'u' {
+            return DepState::WantedDown;
+        }
+        if extras::flag(&dir.join(depends::ONESHOT)) {
+            // A oneshot is ready only once it has finished.
+            return DepState::Starting;
+        }
+        if extras::flag(&dir.join(extras::NOTIFICATION_FD)) {
+            match extras::read_ready(&sup) {
+                Ok(Some(r)) if r.pid == st.pid => {}
+                _ => return DepState::Starting,
+            }
+        }
+        return if extras::flag(&dir.join(CHECK)) { DepState::NeedsCheck } else { DepState::Ready };
+    }
+    if extras::flag(&dir.join(depends::ONESHOT)) {
+        match depends::read_oneshot(&sup) {
+            Ok(Some(r)) if r.outcome == Outcome::Done => return DepState::Done,
+            Ok(Some(_)) if st.want != b'u' => return DepState::Failed,
+            _ => {}
+        }
+    }
+    if st.want != b'u' {
+        return DepState::WantedDown;
+    }
+    if matches!(depends::read_waiting(&sup), Ok(Some(_))) {
+        return DepState::Waiting;
+    }
+    DepState::Down
+}
+
+/// How long a dependency's `./check` may run before it counts as failed
+/// (runsv waits for it, so it must be short).
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Runs `DIR/check` as `sv check` does (argv `./check`, cwd DIR, the
+/// caller's environment, stdin and stderr; stdout goes to /dev/null
+/// rather than being closed, so a chatty script cannot fail on EBADF).
+/// Exit 0 passes; so does a script that cannot be executed, as with
+/// runit's sv. One still running after `timeout` is killed and fails.
+pub fn run_check(dir: &Path, timeout: Duration) -> bool {
+    let mut child = match Command::new("./check").current_dir(dir).stdout(Stdio::null()).spawn() {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
+        // Exists but cannot be executed (EACCES, ENOEXEC): runit passes.
+        Err(e) if e.raw_os_error().is_some_and(|n| n != libc::EAGAIN && n != libc::ENOMEM) => return true,
+        Err(_) => return false,
+    };
+    let deadline = Instant::now() + timeout;
+    let mut nap = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            // runit looks at the exit-code byte only: a signal passes.
+            Ok(Some(st)) => return st.code().unwrap_or(0) == 0,
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+        }
+    }
+}
+
+/// The state of `dir`, with its `./check` run when it would be ready.
+pub fn evaluate_checked(dir: &Path) -> DepState {
+    match evaluate(dir) {
+        DepState::NeedsCheck if run_check(dir, CHECK_TIMEOUT) => DepState::Ready,
+        DepState::NeedsCheck => DepState::Starting,
+        s => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::depends::{write_oneshot, write_waiting, OneshotRecord, Waiting};
+    use crate::extras::{write_ready, Ready};
+    use crate::status::Status;
+    use crate::{State, Want};
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+    use unix::tai64n::Tai64n;
+
+    /// A service directory with a fake runsv: `ok` held open for reading.
+    struct Fake {
+        dir: tempfile::TempDir,
+        _ok: Option<fs::File>,
+    }
+
+    impl Fake {
+        fn new(supervised: bool) -> Fake {
+            let dir = tempfile::tempdir().unwrap();
+            fs::create_dir(dir.path().join("supervise")).unwrap();
+            let ok = dir.path().join("supervise/ok");
+            unix::fifo::mkfifo(&ok, 0o600).unwrap();
+            let ok = supervised.then(|| {
+                use std::os::unix::fs::OpenOptionsExt;
+                fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&ok).unwrap()
+            });
+            Fake { dir, _ok: ok }
+        }
+        fn path(&self) -> &Path {
+            self.dir.path()
+        }
+        fn status(&self, pid: u32, state: State, want: Want) {
+            let st = Status::new(Tai64n::now(), pid, state, want, false, false);
+            fs::write(self.path().join("supervise/status"), st.encode()).unwrap();
+        }
+        fn touch(&self, name: &str, content: &[u8]) {
+            fs::write(self.path().join(name), content).unwrap();
+        }
+        fn sup(&self) -> SuperviseDir {
+            SuperviseDir::of(self.path())
+        }
+    }
+
+    #[test]
+    fn missing_and_unsupervised() {
+        assert_eq!(evaluate(Path::new("/nonexistent/service")), DepState::Missing);
+        let f = Fake::new(false);
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::NotSupervised, "status left by a dead runsv");
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(evaluate(empty.path()), DepState::NotSupervised, "never supervised");
+    }
+
+    #[test]
+    fn running_services() {
+        let f = Fake::new(true);
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Ready);
+        f.status(42, State::Run, Want::Down);
+        assert_eq!(evaluate(f.path()), DepState::WantedDown, "being stopped");
+        f.status(0, State::Down, Want::Down);
+        assert_eq!(evaluate(f.path()), DepState::WantedDown);
+        f.status(0, State::Down, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Down);
+        f.status(0, State::Finish, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Down);
+        write_waiting(&f.sup(), &Waiting { deps: vec![(Why::NotReady, b"x".to_vec())], cycle: vec![] }).unwrap();
+        f.status(0, State::Down, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Waiting);
+    }
+
+    #[test]
+    fn readiness_needs_the_record_of_the_current_pid() {
+        let f = Fake::new(true);
+        f.touch("notification-fd", b"3\n");
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Starting);
+        write_ready(&f.sup(), &Ready { stamp: Tai64n::now(), pid: 41 }).unwrap();
+        assert_eq!(evaluate(f.path()), DepState::Starting, "an older pid's record");
+        write_ready(&f.sup(), &Ready { stamp: Tai64n::now(), pid: 42 }).unwrap();
+        assert_eq!(evaluate(f.path()), DepState::Ready);
+    }
+
+    #[test]
+    fn check_scripts_decide() {
+        let f = Fake::new(true);
+        f.status(42, State::Run, Want::Up);
+        f.touch("check", b"#!/bin/sh\ntest -e pass\n");
+        fs::set_permissions(f.path().join("check"), fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(evaluate(f.path()), DepState::NeedsCheck);
+        assert_eq!(evaluate_checked(f.path()), DepState::Starting);
+        f.touch("pass", b"");
+        assert_eq!(evaluate_checked(f.path()), DepState::Ready);
+        f.touch("check", b"#!/bin/sh\nexec sleep 30\n");
+        let t = Instant::now();
+        assert!(!run_check(f.path(), Duration::from_millis(100)), "a hanging check fails");
+        assert!(t.elapsed() < Duration::from_secs(10));
+        fs::set_permissions(f.path().join("check"), fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(run_check(f.path(), CHECK_TIMEOUT), "not executable passes, as with runit");
+    }
+
+    #[test]
+    fn oneshots() {
+        let f = Fake::new(true);
+        f.touch("oneshot", b"");
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Starting, "running is not done");
+        f.status(0, State::Down, Want::Down);
+        write_oneshot(&f.sup(), Some(&OneshotRecord { outcome: Outcome::Done, stamp: Tai64n::now() })).unwrap();
+        assert_eq!(evaluate(f.path()), DepState::Done);
+        write_oneshot(&f.sup(), Some(&OneshotRecord { outcome: Outcome::Failed, stamp: Tai64n::now() })).unwrap();
+        assert_eq!(evaluate(f.path()), DepState::Failed);
+        f.status(0, State::Down, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Down, "failed, to be retried by restart-backoff");
+    }
+
+    #[test]
+    fn hard_and_soft_rules() {
+        use DepState::*;
+        for s in [Ready, Done] {
+            assert_eq!(s.holds(false), None);
+            assert_eq!(s.holds(true), None);
+        }
+        assert_eq!(Missing.holds(false), Some(Why::Missing));
+        assert_eq!(WantedDown.holds(false), Some(Why::WantedDown));
+        assert_eq!(Failed.holds(false), Some(Why::Failed));
+        for s in [Missing, Failed, WantedDown, Down] {
+            assert_eq!(s.holds(true), None, "{s:?}");
+        }
+        for s in [NotSupervised, Starting, Waiting, NeedsCheck] {
+            assert_eq!(s.holds(true), Some(Why::NotReady), "{s:?}");
+            assert_eq!(s.holds(false), Some(Why::NotReady), "{s:?}");
+        }
+        assert_eq!(Down.holds(false), Some(Why::NotReady));
+    }
+}
