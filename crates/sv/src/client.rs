@@ -9,7 +9,7 @@
 use crate::checkscript;
 use crate::json;
 use crate::render::{status_text, Record};
-use crate::watch::{self, Watcher};
+use crate::watch;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::io::{self, Read};
@@ -19,6 +19,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 use supervise::control::{self, FifoError};
 use unix::errtext;
+use unix::inotify::{Inotify, Mask, Watch};
 
 /// How often pending services are re-evaluated when one of them has a
 /// `./check` script or no inotify watch: inotify cannot see a script's
@@ -73,7 +74,7 @@ pub struct Client {
     /// `$SVDIR`, where bare names are looked up.
     svdir_fd: Result<OwnedFd, i32>,
     /// inotify, when the command waits and the system has it.
-    watcher: Option<Watcher>,
+    watcher: Option<Inotify>,
     /// `-j` with `status`: one JSON object per service, errors included.
     pub json: bool,
 }
@@ -84,7 +85,7 @@ pub struct Pending {
     /// As typed.
     pub name: Vec<u8>,
     /// Its `supervise/` watch.
-    pub wd: Option<i32>,
+    pub wd: Option<Watch>,
     /// Letters were written that runsv answers with a new `status`, and
     /// that answer has not been seen yet.
     pub unacked: bool,
@@ -99,7 +100,7 @@ pub struct Pending {
 impl Pending {
     /// `patience`: how long runsv may take to answer the letters just
     /// sent (see [`Client::answer_patience`]); `None` if no answer is due.
-    pub fn new(name: Vec<u8>, wd: Option<i32>, patience: Option<Duration>) -> Pending {
+    pub fn new(name: Vec<u8>, wd: Option<Watch>, patience: Option<Duration>) -> Pending {
         let unacked = wd.is_some() && patience.is_some();
         let ack_by = Instant::now() + patience.unwrap_or_default();
         Pending { name, wd, unacked, ack_by, polled: true, dirty: false, done: false }
@@ -167,7 +168,7 @@ impl Client {
             svdir_fd: open_svdir(svdir),
             curdir,
             away: false,
-            watcher: if watch { Watcher::new() } else { None },
+            watcher: if watch { Inotify::new().ok() } else { None },
             json: false,
         }
     }
@@ -616,9 +617,9 @@ impl Client {
 
     /// Starts watching `supervise/` of the current directory's service
     /// (before anything is sent, so that runsv's answer cannot be missed).
-    pub fn watch_here(&self) -> Option<i32> {
+    pub fn watch_here(&self) -> Option<Watch> {
         let w = self.watcher.as_ref()?;
-        w.add(c"supervise").ok()
+        w.add_watch(std::path::Path::new("supervise"), watch::MASK).ok()
     }
 
     /// The wait phase over the services still pending after the first one.
@@ -718,17 +719,16 @@ impl Client {
                 std::thread::sleep(t.saturating_duration_since(Instant::now()));
             }
         }
-        w.drain(|ev| {
-            if !watch::relevant(ev) {
-                return;
-            }
-            let everyone = ev.mask & libc::IN_Q_OVERFLOW != 0;
+        // A broken instance only costs speed: the fallback re-checks go on.
+        let events = w.read().unwrap_or_default();
+        for ev in events.iter().filter(|ev| watch::relevant(ev)) {
+            let everyone = ev.overflow();
             for p in pending.iter_mut().filter(|p| everyone || p.wd == Some(ev.wd)) {
                 p.dirty = true;
-                if ev.mask & libc::IN_IGNORED != 0 {
+                if ev.mask.contains(Mask::IN_IGNORED) {
                     p.wd = None;
                 }
             }
-        });
+        }
     }
 }

@@ -10,6 +10,7 @@
 //! - [`tai64n`]: the TAI64N labels used in `supervise/status` and by svlogd.
 //! - [`fd`], [`lock`], [`fifo`], [`atomic`]: descriptors, `flock`, named pipes
 //!   and the `.new` + `rename` file replacement.
+//! - [`inotify`]: directory watches (Linux), so waits wake on changes.
 //! - [`selfpipe`] and [`poll`]: signals turned into readable bytes, and a
 //!   `poll(2)` loop on a monotonic deadline.
 //! - [`proc`]: reaping children, decoding wait statuses, and `fork` + `exec`
@@ -25,6 +26,7 @@ pub mod errtext;
 pub mod fd;
 pub mod fifo;
 pub mod getopt;
+pub mod inotify;
 pub mod lock;
 pub mod msg;
 pub mod poll;
