@@ -21,6 +21,7 @@
 pub mod control;
 pub mod depends;
 pub mod depstate;
+pub mod depwatch;
 pub mod extras;
 pub mod layout;
 pub mod status;
