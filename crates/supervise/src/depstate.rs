@@ -9,11 +9,11 @@
 //! whose `./run` exited 0 counts as ready too.
 
 use crate::control::{probe_ok, FifoError};
-use crate::depends::{self, Outcome, Why};
+use crate::depends::{self, Outcome, Waiting, Why};
 use crate::extras;
 use crate::layout::{SuperviseDir, CHECK};
 use crate::status::{read_status, ReadError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -153,10 +153,118 @@ pub fn evaluate_checked(dir: &Path) -> DepState {
     }
 }
 
+/// Everything a held-back (or running) service needs to know about its
+/// dependencies at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Assessment {
+    /// What `supervise/waiting` should say: empty when `./run` may start.
+    pub waiting: Waiting,
+    /// A hard dependency is not ready (a running service must stop).
+    pub hard_unready: bool,
+    /// A `./check` script failed: nothing on disk will announce when it
+    /// passes, so the caller asks again after [`RECHECK`].
+    pub recheck: bool,
+    /// The directories to watch for changes: every dependency, and every
+    /// service directory on the dependency graph (their `depends` may
+    /// close or open a cycle). The flag: watch its `supervise/` too.
+    pub watch: Vec<(PathBuf, bool)>,
+}
+
+/// How often a failing dependency `./check` is run again while waiting.
+pub const RECHECK: Duration = Duration::from_millis(500);
+
+/// Reads the state of every dependency in `deps` (from the `depends` of
+/// `me`, which runsv was started for as `my_name` in `scan_dir`) and looks
+/// for a dependency cycle through `me`. A service in a cycle waits for
+/// the cycle only (its members never start).
+pub fn assess(scan_dir: &Path, me: &Path, my_name: &[u8], deps: &depends::Depends) -> Assessment {
+    let mut a = Assessment::default();
+    if let Some(cycle) = depends::cycle_on_disk(scan_dir, me, my_name) {
+        a.waiting.cycle = cycle[..cycle.len() - 1].to_vec();
+        a.hard_unready = true;
+    }
+    for d in &deps.deps {
+        let dir = depends::resolve(scan_dir, &d.name);
+        let mut state = evaluate(&dir);
+        if state == DepState::NeedsCheck {
+            if run_check(&dir, CHECK_TIMEOUT) {
+                state = DepState::Ready;
+            } else {
+                state = DepState::Starting;
+                a.recheck = true;
+            }
+        }
+        if let Some(why) = state.holds(d.soft) {
+            a.waiting.deps.push((why, d.name.clone()));
+        }
+        a.hard_unready |= !d.soft && state.holds(false).is_some();
+        a.watch.push((dir, true));
+    }
+    if !a.waiting.cycle.is_empty() {
+        a.waiting.deps.clear();
+    }
+    // Every service directory reachable from `me`, for its `depends`.
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = vec![me.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        if seen.len() > 1000 || !seen.insert(dir.clone()) {
+            continue;
+        }
+        if let Ok(Some(d)) = depends::read(&dir) {
+            todo.extend(d.deps.iter().map(|x| depends::resolve(scan_dir, &x.name)));
+        }
+        if dir != me && !a.watch.iter().any(|(p, _)| *p == dir) {
+            a.watch.push((dir, false));
+        }
+    }
+    a.watch.push((me.to_path_buf(), false));
+    a
+}
+
+/// The service directories in `scan_dir` whose `depends` (or
+/// `log/depends`) lists `me` as a hard dependency: what must stop before
+/// `me` does. Identity is by inode, so `db` and `/etc/sv/db` match.
+pub fn hard_dependents(scan_dir: &Path, me: &Path) -> Vec<PathBuf> {
+    let Some(me) = depends::Node::of(me, b"") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(scan_dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if name.as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        let dir = e.path();
+        for svc in [dir.clone(), dir.join("log")] {
+            let Ok(Some(d)) = depends::read(&svc) else { continue };
+            let lists_me = d
+                .hard()
+                .any(|x| depends::Node::of(&depends::resolve(scan_dir, &x.name), &x.name).is_some_and(|n| n == me));
+            if lists_me && depends::Node::of(&svc, b"").is_some_and(|n| n != me) {
+                out.push(svc);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Whether the service in `dir` has no `./run` running (or no runsv): a
+/// stopping dependency waits for this of each hard dependent.
+pub fn is_down(dir: &Path) -> bool {
+    let sup = SuperviseDir::of(dir);
+    if probe_ok(&sup.file("ok")).is_err() {
+        return true;
+    }
+    match read_status(&sup.file("status")) {
+        Ok(st) => st.pid == 0 || st.state != 1,
+        Err(_) => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::depends::{write_oneshot, write_waiting, OneshotRecord, Waiting};
+    use crate::depends::{write_oneshot, write_waiting, OneshotRecord};
     use crate::extras::{write_ready, Ready};
     use crate::status::Status;
     use crate::{State, Want};
@@ -288,5 +396,100 @@ mod tests {
             assert_eq!(s.holds(false), Some(Why::NotReady), "{s:?}");
         }
         assert_eq!(Down.holds(false), Some(Why::NotReady));
+    }
+
+    #[test]
+    fn assessment_lists_what_holds_and_cycles_win() {
+        let d = tempfile::tempdir().unwrap();
+        let scan = d.path().join("service");
+        fs::create_dir(&scan).unwrap();
+        let db = Fake::new(true);
+        db.status(42, State::Run, Want::Up);
+        std::os::unix::fs::symlink(db.path(), scan.join("db")).unwrap();
+        let web = scan.join("web");
+        fs::create_dir(&web).unwrap();
+        fs::write(
+            web.join("depends"),
+            b"db
+cache soft
+queue
+",
+        )
+        .unwrap();
+        let deps = depends::read(&web).unwrap().unwrap();
+        let a = assess(&scan, &web, b"web", &deps);
+        assert_eq!(a.waiting.deps, vec![(Why::Missing, b"queue".to_vec())]);
+        assert!(a.hard_unready);
+        assert!(!a.recheck);
+        assert!(a.watch.contains(&(scan.join("db"), true)));
+        assert!(a.watch.contains(&(web.clone(), false)));
+
+        fs::write(
+            web.join("depends"),
+            b"db
+",
+        )
+        .unwrap();
+        let a = assess(&scan, &web, b"web", &depends::read(&web).unwrap().unwrap());
+        assert!(a.waiting.is_empty() && !a.hard_unready, "{a:?}");
+
+        fs::write(
+            db.path().join("depends"),
+            b"web
+",
+        )
+        .unwrap();
+        let a = assess(&scan, &web, b"web", &depends::read(&web).unwrap().unwrap());
+        assert_eq!(a.waiting.cycle, vec![b"web".to_vec(), b"db".to_vec()]);
+        assert!(a.waiting.deps.is_empty());
+        assert!(a.hard_unready);
+    }
+
+    #[test]
+    fn dependents_are_found_by_identity_and_down_is_read() {
+        let d = tempfile::tempdir().unwrap();
+        let scan = d.path().join("service");
+        let sv = d.path().join("sv");
+        for s in ["db", "web", "api", "cache"] {
+            fs::create_dir_all(sv.join(s).join("log")).unwrap();
+        }
+        fs::create_dir(&scan).unwrap();
+        for s in ["db", "web", "api", "cache"] {
+            std::os::unix::fs::symlink(sv.join(s), scan.join(s)).unwrap();
+        }
+        fs::write(
+            sv.join("web/depends"),
+            b"db
+",
+        )
+        .unwrap();
+        fs::write(sv.join("api/depends"), format!("{}\n", sv.join("db").display())).unwrap();
+        fs::write(
+            sv.join("api/log/depends"),
+            b"db
+",
+        )
+        .unwrap();
+        fs::write(
+            sv.join("cache/depends"),
+            b"db soft
+",
+        )
+        .unwrap();
+        fs::write(
+            sv.join("db/depends"),
+            b"db
+",
+        )
+        .unwrap();
+        let got = hard_dependents(&scan, &scan.join("db"));
+        assert_eq!(got, vec![scan.join("api"), scan.join("api/log"), scan.join("web")]);
+
+        assert!(is_down(&scan.join("web")), "never supervised");
+        let f = Fake::new(true);
+        f.status(42, State::Run, Want::Down);
+        assert!(!is_down(f.path()));
+        f.status(0, State::Down, Want::Down);
+        assert!(is_down(f.path()));
     }
 }
