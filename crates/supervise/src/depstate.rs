@@ -80,6 +80,10 @@ pub fn evaluate(dir: &Path) -> DepState {
         if st.want != b'u' {
             return DepState::WantedDown;
         }
+        if matches!(depends::read_waiting(&sup), Ok(Some(_))) {
+            // Lost a dependency of its own and about to stop.
+            return DepState::Starting;
+        }
         if extras::flag(&dir.join(depends::ONESHOT)) {
             // A oneshot is ready only once it has finished.
             return DepState::Starting;
@@ -331,6 +335,8 @@ mod tests {
         write_waiting(&f.sup(), &Waiting { deps: vec![(Why::NotReady, b"x".to_vec())], cycle: vec![] }).unwrap();
         f.status(0, State::Down, Want::Up);
         assert_eq!(evaluate(f.path()), DepState::Waiting);
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Starting, "stopping for its own dependencies");
     }
 
     #[test]

@@ -23,10 +23,12 @@ const SUPERVISE_NAMES: &[&[u8]] = &[b"status", b"ready", b"waiting", b"oneshot"]
 
 /// runsv writes its records as `NAME.new` + rename: a rename into place
 /// or a removal is all a reader needs (no `IN_CLOSE_WRITE`, which every
-/// `sv` opening `control` or `ok` would cause).
+/// `sv` opening `control` or `ok` would cause). `IN_OPEN` is for `ok`
+/// only: a starting runsv opens it after writing its first status, and
+/// from then on it counts as supervised.
 const SUPERVISE_MASK: Mask = Mask::IN_MOVED_TO
+    .union(Mask::IN_OPEN)
     .union(Mask::IN_DELETE)
-    .union(Mask::IN_CREATE)
     .union(Mask::IN_DELETE_SELF)
     .union(Mask::IN_MOVE_SELF)
     .union(Mask::IN_ONLYDIR);
@@ -128,6 +130,7 @@ impl DepWatch {
         match kind {
             Kind::Any => true,
             Kind::Service => SERVICE_NAMES.contains(&e.name.as_slice()),
+            Kind::Supervise if e.mask.contains(Mask::IN_OPEN) => e.name == b"ok",
             Kind::Supervise => SUPERVISE_NAMES.contains(&e.name.as_slice()),
         }
     }
@@ -174,12 +177,19 @@ mod tests {
         w.watch(Some(scan), &[(db.clone(), true)]);
         assert_eq!(w.len(), 3);
 
-        // Noise: runsv's temporary file, a FIFO being opened and closed.
+        // Noise: runsv's temporary file, a FIFO being opened and closed,
+        // a reader of status.
         fs::write(db.join("supervise/status.new"), b"x").unwrap();
+        fs::write(db.join("supervise/status"), b"x").unwrap();
         fs::write(db.join("supervise/control"), b"x").unwrap();
         fs::write(db.join("README"), b"x").unwrap();
         assert!(!wait_change(&mut w, Duration::from_millis(200)), "noise woke the watcher");
 
+        assert!(!wait_change(&mut w, Duration::from_millis(200)), "noise woke the watcher");
+        let _ = fs::read(db.join("supervise/status")).unwrap();
+        assert!(!wait_change(&mut w, Duration::from_millis(200)), "a reader woke the watcher");
+        fs::write(db.join("supervise/ok"), b"").unwrap();
+        assert!(wait_change(&mut w, Duration::from_secs(10)), "ok opened");
         fs::rename(db.join("supervise/status.new"), db.join("supervise/status")).unwrap();
         assert!(wait_change(&mut w, Duration::from_secs(10)), "status rename");
         fs::write(db.join("depends"), b"x\n").unwrap();
