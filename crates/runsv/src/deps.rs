@@ -111,28 +111,22 @@ impl DepsIo {
     /// Reads the dependencies (and the awaited dependents) again: the
     /// events for what changed.
     pub fn refresh(&mut self) -> Vec<Event> {
-        let mut events = Vec::new();
+        let had_dependents = !self.dependents.is_empty();
+        let mut views: Vec<(Kind, DepView)> = Vec::new();
         let mut watched: Vec<(PathBuf, bool)> = Vec::new();
         // Watches are set, then the files read; if that shows new
         // directories to watch, once more, so no change falls between a
         // read and its watch.
         for _ in 0..3 {
-            events.clear();
+            views.clear();
             let mut recheck = false;
             for i in 0..self.slots.len() {
                 if let Some(view) = self.assess(i) {
                     recheck |= self.slots[i].last.recheck;
-                    if self.slots[i].view != Some(view) {
-                        events.push(Event::Deps(self.slots[i].kind, view));
-                    }
+                    views.push((self.slots[i].kind, view));
                 }
             }
-            if !self.dependents.is_empty() {
-                self.dependents.retain(|d| !depstate::is_down(d));
-                if self.dependents.is_empty() {
-                    events.push(Event::Dependents(false));
-                }
-            }
+            self.dependents.retain(|d| !depstate::is_down(d));
             let want = self.wanted_watches();
             let active = !want.is_empty();
             self.recheck_at = (recheck || (self.polling && active))
@@ -143,12 +137,17 @@ impl DepsIo {
             self.set_watches(&want);
             watched = want;
         }
-        for ev in &events {
-            if let Event::Deps(kind, view) = ev {
-                if let Some(s) = self.slots.iter_mut().find(|s| s.kind == *kind) {
-                    s.view = Some(*view);
+        let mut events = Vec::new();
+        for (kind, view) in views {
+            if let Some(s) = self.slots.iter_mut().find(|s| s.kind == kind) {
+                if s.view != Some(view) {
+                    s.view = Some(view);
+                    events.push(Event::Deps(kind, view));
                 }
             }
+        }
+        if had_dependents && self.dependents.is_empty() {
+            events.push(Event::Dependents(false));
         }
         events
     }

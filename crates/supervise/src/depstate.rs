@@ -66,15 +66,16 @@ pub fn evaluate(dir: &Path) -> DepState {
         _ => return DepState::Missing,
     }
     let sup = SuperviseDir::of(dir);
-    match probe_ok(&sup.file("ok")) {
-        Ok(()) => {}
-        Err(FifoError::NotRunning) => return DepState::NotSupervised,
-        Err(_) => return DepState::NotSupervised,
-    }
     let st = match read_status(&sup.file("status")) {
         Ok(st) => st,
         Err(ReadError::Open(_) | ReadError::Read(_) | ReadError::BadFormat) => return DepState::NotSupervised,
     };
+    if let Err(FifoError::NotRunning | FifoError::Open(_) | FifoError::Write(_)) = probe_ok(&sup.file("ok")) {
+        // A runsv writes its first status before it opens `ok`: a service
+        // recorded as down and not wanted up counts as wanted down either
+        // way (no later change would announce its runsv).
+        return if st.pid == 0 && st.want != b'u' { DepState::WantedDown } else { DepState::NotSupervised };
+    }
     let running = st.pid != 0 && st.state == 1;
     if running {
         if st.want != b'u' {
@@ -252,15 +253,16 @@ pub fn hard_dependents(scan_dir: &Path, me: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Whether the service in `dir` has no `./run` running (or no runsv): a
-/// stopping dependency waits for this of each hard dependent.
+/// Whether the service in `dir` is down, `./finish` done (or has no
+/// runsv): a stopping dependency waits for this of each hard dependent.
 pub fn is_down(dir: &Path) -> bool {
     let sup = SuperviseDir::of(dir);
     if probe_ok(&sup.file("ok")).is_err() {
         return true;
     }
     match read_status(&sup.file("status")) {
-        Ok(st) => st.pid == 0 || st.state != 1,
+        // Its `./finish` too: a tree stops in order, clean-ups included.
+        Ok(st) => st.state == 0,
         Err(_) => true,
     }
 }
@@ -315,6 +317,8 @@ mod tests {
         let f = Fake::new(false);
         f.status(42, State::Run, Want::Up);
         assert_eq!(evaluate(f.path()), DepState::NotSupervised, "status left by a dead runsv");
+        f.status(0, State::Down, Want::Down);
+        assert_eq!(evaluate(f.path()), DepState::WantedDown, "recorded as wanted down");
         let empty = tempfile::tempdir().unwrap();
         assert_eq!(evaluate(empty.path()), DepState::NotSupervised, "never supervised");
     }
@@ -495,6 +499,8 @@ queue
         let f = Fake::new(true);
         f.status(42, State::Run, Want::Down);
         assert!(!is_down(f.path()));
+        f.status(43, State::Finish, Want::Down);
+        assert!(!is_down(f.path()), "./finish still runs");
         f.status(0, State::Down, Want::Down);
         assert!(is_down(f.path()));
     }

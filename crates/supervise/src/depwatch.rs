@@ -23,11 +23,9 @@ const SUPERVISE_NAMES: &[&[u8]] = &[b"status", b"ready", b"waiting", b"oneshot"]
 
 /// runsv writes its records as `NAME.new` + rename: a rename into place
 /// or a removal is all a reader needs (no `IN_CLOSE_WRITE`, which every
-/// `sv` opening `control` or `ok` would cause). `IN_OPEN` is for `ok`
-/// only: a starting runsv opens it after writing its first status, and
-/// from then on it counts as supervised.
+/// `sv` opening `control` or `ok` would cause, and so would a dependent
+/// probing `ok`).
 const SUPERVISE_MASK: Mask = Mask::IN_MOVED_TO
-    .union(Mask::IN_OPEN)
     .union(Mask::IN_DELETE)
     .union(Mask::IN_DELETE_SELF)
     .union(Mask::IN_MOVE_SELF)
@@ -130,7 +128,6 @@ impl DepWatch {
         match kind {
             Kind::Any => true,
             Kind::Service => SERVICE_NAMES.contains(&e.name.as_slice()),
-            Kind::Supervise if e.mask.contains(Mask::IN_OPEN) => e.name == b"ok",
             Kind::Supervise => SUPERVISE_NAMES.contains(&e.name.as_slice()),
         }
     }
@@ -189,7 +186,7 @@ mod tests {
         let _ = fs::read(db.join("supervise/status")).unwrap();
         assert!(!wait_change(&mut w, Duration::from_millis(200)), "a reader woke the watcher");
         fs::write(db.join("supervise/ok"), b"").unwrap();
-        assert!(wait_change(&mut w, Duration::from_secs(10)), "ok opened");
+        assert!(!wait_change(&mut w, Duration::from_millis(200)), "ok opened");
         fs::rename(db.join("supervise/status.new"), db.join("supervise/status")).unwrap();
         assert!(wait_change(&mut w, Duration::from_secs(10)), "status rename");
         fs::write(db.join("depends"), b"x\n").unwrap();
