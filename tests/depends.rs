@@ -353,3 +353,49 @@ fn a_service_without_depends_publishes_nothing_new() {
     names.sort();
     assert_eq!(names, ["control", "lock", "ok", "pid", "stat", "status"]);
 }
+
+/// Voluntary context switches of a process: each wake-up from poll adds one.
+fn wakeups(pid: i32) -> u64 {
+    let st = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    st.lines().find_map(|l| l.strip_prefix("voluntary_ctxt_switches:")).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn waiting_and_running_dependents_sleep_while_nothing_changes() {
+    let mut t = Tree::new();
+    t.notifying("db", "0").link("db");
+    t.service("web", "exec sleep 100000").file("web", "depends", "db\n").link("web");
+    t.service("idle", "exec sleep 100000").file("idle", "depends", "nothere\n").link("idle");
+    t.start();
+    t.wait_run("web");
+    wait_for("idle to wait", || t.waiting("idle") == "missing nothere\n");
+    let runsvdir = t.runsvdir.as_ref().unwrap().pid();
+    let runsv_of = |name: &str| {
+        util::procfs::children(runsvdir)
+            .into_iter()
+            .find(|(p, _)| util::procfs::arg1(*p).as_deref() == Some(name))
+            .map(|(p, _)| p)
+            .unwrap()
+    };
+    let (web, idle) = (runsv_of("web"), runsv_of("idle"));
+    // Let the start-up settle (the last status writes), then measure.
+    std::thread::sleep(Duration::from_millis(300));
+    let before = (wakeups(web), wakeups(idle));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!((wakeups(web), wakeups(idle)), before, "a runsv woke up while nothing changed");
+}
+
+#[test]
+fn debians_sv_down_stops_the_tree_in_order_too() {
+    let mut t = Tree::new();
+    t.notifying("db", "0").link("db");
+    t.service("web", "exec sleep 100000").file("web", "depends", "db\n").link("web");
+    t.start();
+    t.wait_run("web");
+    let (code, out, err) =
+        util::run(Command::new(util::debian("sv")).args(["-w", "15", "down", "db"]).env("SVDIR", &t.sd));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("ok: down: db: "), "{out}");
+    t.wait_down("web");
+    assert!(t.last("web", "finish") < t.last("db", "finish"), "{:?}", t.events());
+}

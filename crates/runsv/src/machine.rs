@@ -531,6 +531,11 @@ fn apply_deps(s: &mut Slot, now: Now, io: &mut impl Io) {
     } else if !hold && s.want == Want::Up && s.stop_wait.take().is_some() {
         // Back before the stop was sent: it keeps running.
         publish(s, io);
+    } else if !hold && !running && s.stop_sent && s.backoff_next.is_none() {
+        // Stopped for its dependencies, not a fast exit of its own:
+        // runit's one-second pause does not apply to the restart.
+        s.not_before = None;
+        s.floor = None;
     }
 }
 

@@ -991,3 +991,19 @@ fn a_log_service_waits_for_its_own_dependencies() {
         r.io.take().into_iter().filter_map(|d| if let Did::Spawn(k, _, _) = d { Some(k) } else { None }).collect();
     assert_eq!(spawned, vec![Kind::Main]);
 }
+
+#[test]
+fn a_service_stopped_for_its_dependencies_restarts_without_the_one_second_pause() {
+    let mut r = with_deps(CLEAR, Fake::new());
+    r.io.take();
+    r.step(Event::Deps(Kind::Main, BLOCKED));
+    r.exit(Kind::Main, 0);
+    r.clock.advance(100);
+    r.step(Event::Deps(Kind::Main, CLEAR));
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![RUN], "started 100 ms after its last start");
+    // A fast exit of its own keeps runit's rule.
+    r.exit(Kind::Main, 1);
+    r.later(100);
+    assert!(r.io.spawns().is_empty());
+}
