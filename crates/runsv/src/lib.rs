@@ -52,7 +52,9 @@
 //!   without being stopped) before MAX is restarted after INITIAL, then
 //!   twice as long each time up to MAX; a run that lasts MAX, a stop, or an
 //!   explicit `u`/`o` resets it; never less than runit's 1-second rule;
-//! - `control/C` scripts get the service's pid as `argv[1]` when it has one.
+//! - `control/C` scripts get the service's pid as `argv[1]` when it has one;
+//! - `depends` and `oneshot` (`supervise::depends`, module `deps`): start
+//!   after the dependencies are ready, stop before them, run once.
 
 mod deps;
 mod home;
