@@ -399,3 +399,18 @@ fn debians_sv_down_stops_the_tree_in_order_too() {
     t.wait_down("web");
     assert!(t.last("web", "finish") < t.last("db", "finish"), "{:?}", t.events());
 }
+
+#[test]
+fn a_check_script_gates_readiness_like_sv_check() {
+    let mut t = Tree::new();
+    let flag = t.tmp.path().join("db-open");
+    t.service("db", "exec sleep 100000").link("db");
+    util::script(&t.dir("db").join("check"), &format!("test -e {}", flag.display()));
+    t.service("web", "exec sleep 100000").file("web", "depends", "db\n").link("web");
+    t.start();
+    t.wait_run("db");
+    wait_for("web to wait for db's check", || t.waiting("web") == "not-ready db\n");
+    assert_eq!(t.count("web", "start"), 0);
+    fs::write(&flag, b"").unwrap();
+    t.wait_run("web");
+}

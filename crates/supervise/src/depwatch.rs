@@ -126,7 +126,10 @@ impl DepWatch {
             return true;
         }
         match kind {
-            Kind::Any => true,
+            // Entries that come, go or are replaced; not files written there.
+            Kind::Any => e.mask.intersects(
+                Mask::IN_CREATE | Mask::IN_DELETE | Mask::IN_MOVED_FROM | Mask::IN_MOVED_TO | Mask::IN_ATTRIB,
+            ),
             Kind::Service => SERVICE_NAMES.contains(&e.name.as_slice()),
             Kind::Supervise => SUPERVISE_NAMES.contains(&e.name.as_slice()),
         }
@@ -193,6 +196,8 @@ mod tests {
         assert!(wait_change(&mut w, Duration::from_secs(10)), "depends written");
         fs::write(scan.join("newentry"), b"").unwrap();
         assert!(wait_change(&mut w, Duration::from_secs(10)), "entry in the services directory");
+        fs::write(scan.join("newentry"), b"more").unwrap();
+        assert!(!wait_change(&mut w, Duration::from_millis(200)), "a file written there");
     }
 
     #[test]
