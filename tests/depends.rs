@@ -378,9 +378,13 @@ fn waiting_and_running_dependents_sleep_while_nothing_changes() {
             .unwrap()
     };
     let (web, idle) = (runsv_of("web"), runsv_of("idle"));
-    // Let the start-up settle (the last status writes), then measure.
-    std::thread::sleep(Duration::from_millis(300));
-    let before = (wakeups(web), wakeups(idle));
+    // Let the start-up settle (the last status writes): two samples alike.
+    let mut before = (wakeups(web), wakeups(idle));
+    wait_for("the start-up to settle", || {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = (wakeups(web), wakeups(idle));
+        std::mem::replace(&mut before, now) == now
+    });
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!((wakeups(web), wakeups(idle)), before, "a runsv woke up while nothing changed");
 }
