@@ -204,7 +204,13 @@ impl DepsIo {
                 s.reported.push(key);
             }
         }
-        let a = depstate::assess(&scan, me, &s.name, &deps);
+        let mut check = |dir: &Path| {
+            let warn =
+                [label.as_bytes(), b": warning: unable to run ", dir.as_os_str().as_encoded_bytes(), b"/check: "]
+                    .concat();
+            depstate::run_check(dir, &warn, &crate::io::child_signals, depstate::CHECK_TIMEOUT)
+        };
+        let a = depstate::assess(&scan, me, &s.name, &deps, &mut check);
         if a.waiting.cycle != s.reported_cycle {
             if !a.waiting.cycle.is_empty() {
                 let mut c = a.waiting.cycle.clone();

@@ -21,7 +21,7 @@ pub const CAUGHT_SIGNALS: [libc::c_int; 2] = [libc::SIGCHLD, libc::SIGTERM];
 /// What every child of runsv gets last: the signals runsv catches back at
 /// their defaults (they stay blocked from `fork` until then), SIGPIPE as
 /// runsv found it, and runsv's inherited mask without the caught signals.
-fn child_signals(spec: &mut Child) {
+pub(crate) fn child_signals(spec: &mut Child) {
     spec.default_signals(&CAUGHT_SIGNALS).restore_sigpipe().mask(Mask::InheritedUnblocking(CAUGHT_SIGNALS.to_vec()));
 }
 

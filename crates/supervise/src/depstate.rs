@@ -13,9 +13,12 @@ use crate::depends::{self, Outcome, Waiting, Why};
 use crate::extras;
 use crate::layout::{SuperviseDir, CHECK};
 use crate::status::{read_status, ReadError};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use unix::spawn::{OnError, Spawn};
 
 /// What a dependency is doing, as far as its dependents care.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,42 +120,53 @@ pub fn evaluate(dir: &Path) -> DepState {
 /// (runsv waits for it, so it must be short).
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Runs `DIR/check` as `sv check` does (argv `./check`, cwd DIR, the
-/// caller's environment, stdin and stderr; stdout goes to /dev/null
-/// rather than being closed, so a chatty script cannot fail on EBADF).
-/// Exit 0 passes; so does a script that cannot be executed, as with
-/// runit's sv. One still running after `timeout` is killed and fails.
-pub fn run_check(dir: &Path, timeout: Duration) -> bool {
-    let mut child = match Command::new("./check").current_dir(dir).stdout(Stdio::null()).spawn() {
-        Ok(c) => c,
+/// Runs `DIR/check` as `sv check` does: argv `./check`, cwd DIR, the
+/// caller's environment, stdin and stderr, stdout closed. Exit 0 passes;
+/// so does a script that cannot be executed (the child prints `warn`, e.g.
+/// `runsv web: warning: unable to run db/check: `, plus the error, and
+/// exits 0, as runit's sv's child does) and one killed by a signal (runit
+/// looks at the exit-code byte only). One still running after `timeout`
+/// is killed and fails. `setup` adds the caller's steps (signals).
+pub fn run_check(dir: &Path, warn: &[u8], setup: &dyn Fn(&mut Spawn), timeout: Duration) -> bool {
+    match std::fs::metadata(dir.join(CHECK)) {
+        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
-        // Exists but cannot be executed (EACCES, ENOEXEC): runit passes.
-        Err(e) if e.raw_os_error().is_some_and(|n| n != libc::EAGAIN && n != libc::ENOMEM) => return true,
         Err(_) => return false,
-    };
+    }
+    let Ok(mut spec) = Spawn::new(b"./check", &[b"./check"], warn) else { return false };
+    spec.exit_code(0).close(1);
+    if spec.chdir(dir.as_os_str().as_encoded_bytes(), OnError::fail(warn)).is_err() {
+        return false;
+    }
+    setup(&mut spec);
+    let Ok(pid) = spec.spawn() else { return false };
+    let pid = Pid::from_raw(pid);
     let deadline = Instant::now() + timeout;
     let mut nap = Duration::from_millis(1);
     loop {
-        match child.try_wait() {
-            // runit looks at the exit-code byte only: a signal passes.
-            Ok(Some(st)) => return st.code().unwrap_or(0) == 0,
-            Ok(None) if Instant::now() < deadline => {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return code == 0,
+            Ok(WaitStatus::Signaled(..)) => return true,
+            Ok(_) if Instant::now() < deadline => {
                 std::thread::sleep(nap);
                 nap = (nap * 2).min(Duration::from_millis(20));
             }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
+            Err(nix::errno::Errno::EINTR) => {}
+            Ok(_) => {
+                let _ = kill(pid, Signal::SIGKILL);
+                let _ = waitpid(pid, None);
                 return false;
             }
+            Err(_) => return false,
         }
     }
 }
 
-/// The state of `dir`, with its `./check` run when it would be ready.
-pub fn evaluate_checked(dir: &Path) -> DepState {
+/// The state of `dir`, with `check` run (see [`run_check`]) when it would
+/// be ready.
+pub fn evaluate_checked(dir: &Path, check: &mut dyn FnMut(&Path) -> bool) -> DepState {
     match evaluate(dir) {
-        DepState::NeedsCheck if run_check(dir, CHECK_TIMEOUT) => DepState::Ready,
+        DepState::NeedsCheck if check(dir) => DepState::Ready,
         DepState::NeedsCheck => DepState::Starting,
         s => s,
     }
@@ -182,7 +196,14 @@ pub const RECHECK: Duration = Duration::from_millis(500);
 /// `me`, which runsv was started for as `my_name` in `scan_dir`) and looks
 /// for a dependency cycle through `me`. A service in a cycle waits for
 /// the cycle only (its members never start).
-pub fn assess(scan_dir: &Path, me: &Path, my_name: &[u8], deps: &depends::Depends) -> Assessment {
+/// `check` runs a dependency's `./check` (see [`run_check`]).
+pub fn assess(
+    scan_dir: &Path,
+    me: &Path,
+    my_name: &[u8],
+    deps: &depends::Depends,
+    check: &mut dyn FnMut(&Path) -> bool,
+) -> Assessment {
     let mut a = Assessment::default();
     if let Some(cycle) = depends::cycle_on_disk(scan_dir, me, my_name) {
         a.waiting.cycle = cycle[..cycle.len() - 1].to_vec();
@@ -192,7 +213,7 @@ pub fn assess(scan_dir: &Path, me: &Path, my_name: &[u8], deps: &depends::Depend
         let dir = depends::resolve(scan_dir, &d.name);
         let mut state = evaluate(&dir);
         if state == DepState::NeedsCheck {
-            if run_check(&dir, CHECK_TIMEOUT) {
+            if check(&dir) {
                 state = DepState::Ready;
             } else {
                 state = DepState::Starting;
@@ -361,16 +382,21 @@ mod tests {
         f.status(42, State::Run, Want::Up);
         f.touch("check", b"#!/bin/sh\ntest -e pass\n");
         fs::set_permissions(f.path().join("check"), fs::Permissions::from_mode(0o755)).unwrap();
+        let mut check = |d: &Path| run_check(d, b"test: warning: unable to run check: ", &|_| {}, CHECK_TIMEOUT);
         assert_eq!(evaluate(f.path()), DepState::NeedsCheck);
-        assert_eq!(evaluate_checked(f.path()), DepState::Starting);
+        assert_eq!(evaluate_checked(f.path(), &mut check), DepState::Starting);
         f.touch("pass", b"");
-        assert_eq!(evaluate_checked(f.path()), DepState::Ready);
+        assert_eq!(evaluate_checked(f.path(), &mut check), DepState::Ready);
+        f.touch("check", b"#!/bin/sh\necho out 2>/dev/null || exit 3\nexit 0\n");
+        assert!(!check(f.path()), "stdout is closed, as with runit's sv");
         f.touch("check", b"#!/bin/sh\nexec sleep 30\n");
         let t = Instant::now();
-        assert!(!run_check(f.path(), Duration::from_millis(100)), "a hanging check fails");
+        assert!(!run_check(f.path(), b"", &|_| {}, Duration::from_millis(100)), "a hanging check fails");
         assert!(t.elapsed() < Duration::from_secs(10));
         fs::set_permissions(f.path().join("check"), fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(run_check(f.path(), CHECK_TIMEOUT), "not executable passes, as with runit");
+        assert!(check(f.path()), "not executable passes, as with runit");
+        fs::remove_file(f.path().join("check")).unwrap();
+        assert!(check(f.path()), "no check passes");
     }
 
     #[test]
@@ -427,7 +453,8 @@ queue
         )
         .unwrap();
         let deps = depends::read(&web).unwrap().unwrap();
-        let a = assess(&scan, &web, b"web", &deps);
+        let mut check = |_: &Path| true;
+        let a = assess(&scan, &web, b"web", &deps, &mut check);
         assert_eq!(a.waiting.deps, vec![(Why::Missing, b"queue".to_vec())]);
         assert!(a.hard_unready);
         assert!(!a.recheck);
@@ -440,7 +467,7 @@ queue
 ",
         )
         .unwrap();
-        let a = assess(&scan, &web, b"web", &depends::read(&web).unwrap().unwrap());
+        let a = assess(&scan, &web, b"web", &depends::read(&web).unwrap().unwrap(), &mut check);
         assert!(a.waiting.is_empty() && !a.hard_unready, "{a:?}");
 
         fs::write(
@@ -449,7 +476,7 @@ queue
 ",
         )
         .unwrap();
-        let a = assess(&scan, &web, b"web", &depends::read(&web).unwrap().unwrap());
+        let a = assess(&scan, &web, b"web", &depends::read(&web).unwrap().unwrap(), &mut check);
         assert_eq!(a.waiting.cycle, vec![b"web".to_vec(), b"db".to_vec()]);
         assert!(a.waiting.deps.is_empty());
         assert!(a.hard_unready);
