@@ -418,3 +418,24 @@ fn a_check_script_gates_readiness_like_sv_check() {
     fs::write(&flag, b"").unwrap();
     t.wait_run("web");
 }
+
+#[test]
+fn log_depends_holds_the_log_service_only() {
+    let mut t = Tree::new();
+    t.service("app", "exec sleep 100000");
+    fs::create_dir(t.dir("app").join("log")).unwrap();
+    util::script(&t.dir("app").join("log/run"), "exec cat >/dev/null");
+    fs::write(t.dir("app").join("log/depends"), "sink\n").unwrap();
+    t.link("app");
+    t.start();
+    t.wait_run("app");
+    let log_waiting = || fs::read_to_string(t.dir("app").join("log/supervise/waiting")).unwrap_or_default();
+    wait_for("the log service to wait", || log_waiting() == "missing sink\n");
+    let (_, out, _) = t.sv(&["-j", "status", "app"]);
+    assert!(out.contains("\"log\":{") && out.ends_with("\"waiting_for\":[\"sink\"]}}\n"), "{out}");
+    t.service("sink", "exec sleep 100000").link("sink");
+    wait_for("the log service to run", || {
+        supervise::status::read_status(&t.dir("app").join("log/supervise/status")).is_ok_and(|s| s.state == 1)
+    });
+    assert_eq!(log_waiting(), "");
+}
