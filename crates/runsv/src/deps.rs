@@ -113,10 +113,10 @@ impl DepsIo {
     pub fn refresh(&mut self) -> Vec<Event> {
         let had_dependents = !self.dependents.is_empty();
         let mut views: Vec<(Kind, DepView)> = Vec::new();
-        let mut watched: Vec<(PathBuf, bool)> = Vec::new();
-        // Watches are set, then the files read; if that shows new
-        // directories to watch, once more, so no change falls between a
-        // read and its watch.
+        // The files are read with the watches of the last reading in
+        // place; if they show other directories to watch (or one that
+        // appeared), the watches are set and the files read once more, so
+        // that no change falls between a read and its watch.
         for _ in 0..3 {
             views.clear();
             let mut recheck = false;
@@ -131,11 +131,9 @@ impl DepsIo {
             let active = !want.is_empty();
             self.recheck_at = (recheck || (self.polling && active))
                 .then(|| Instant::now() + if recheck { depstate::RECHECK } else { POLL_WITHOUT_INOTIFY });
-            if want == watched {
+            if !self.set_watches(&want) {
                 break;
             }
-            self.set_watches(&want);
-            watched = want;
         }
         let mut events = Vec::new();
         for (kind, view) in views {
@@ -161,9 +159,10 @@ impl DepsIo {
         want
     }
 
-    fn set_watches(&mut self, want: &[(PathBuf, bool)]) {
+    /// Returns whether something is watched that was not before.
+    fn set_watches(&mut self, want: &[(PathBuf, bool)]) -> bool {
         if want.is_empty() && self.watch.is_none() {
-            return;
+            return false;
         }
         if self.watch.is_none() && !self.polling {
             match DepWatch::new() {
@@ -174,8 +173,10 @@ impl DepsIo {
                 }
             }
         }
-        if let Some(w) = &mut self.watch {
-            w.watch(self.scan_dir.as_deref(), want);
+        match &mut self.watch {
+            // Nothing to wait for: not even the services directory.
+            Some(w) => w.watch(if want.is_empty() { None } else { self.scan_dir.as_deref() }, want),
+            None => false,
         }
     }
 

@@ -61,8 +61,10 @@ impl DepWatch {
     /// (or, while it does not exist, its parent) and, where the flag is
     /// set, its `supervise/`. Watches no longer needed are removed.
     /// Directories that cannot be watched are skipped: the caller gets
-    /// its event from the parent once they appear.
-    pub fn watch(&mut self, scan_dir: Option<&Path>, dirs: &[(PathBuf, bool)]) {
+    /// its event from the parent once they appear. Returns whether a
+    /// directory is watched now that was not before (the caller then reads
+    /// the files again: they may have changed before the watch was set).
+    pub fn watch(&mut self, scan_dir: Option<&Path>, dirs: &[(PathBuf, bool)]) -> bool {
         let mut want: HashMap<Watch, Kind> = HashMap::new();
         let mut add = |p: &Path, mask: Mask, kind: Kind| -> bool {
             match self.ino.add_watch(p, mask | Mask::IN_ONLYDIR) {
@@ -96,7 +98,9 @@ impl DepWatch {
                 let _ = self.ino.remove(*wd);
             }
         }
+        let added = want.keys().any(|wd| !self.watches.contains_key(wd));
         self.watches = want;
+        added
     }
 
     /// Reads every queued event; whether any of them can matter (lost
@@ -206,15 +210,16 @@ mod tests {
         let db = d.path().join("sv/db");
         fs::create_dir(d.path().join("sv")).unwrap();
         let mut w = DepWatch::new().expect("inotify");
-        w.watch(None, &[(db.clone(), true)]);
+        assert!(w.watch(None, &[(db.clone(), true)]));
         assert_eq!(w.len(), 1);
+        assert!(!w.watch(None, &[(db.clone(), true)]), "nothing new");
         fs::create_dir(&db).unwrap();
         assert!(wait_change(&mut w, Duration::from_secs(10)));
-        w.watch(None, &[(db.clone(), true)]);
+        assert!(w.watch(None, &[(db.clone(), true)]), "the same path, now itself watched");
         assert_eq!(w.len(), 1, "db watched, its supervise/ not there yet; parent dropped");
         fs::create_dir(db.join("supervise")).unwrap();
         assert!(wait_change(&mut w, Duration::from_secs(10)));
-        w.watch(None, &[(db.clone(), true)]);
+        assert!(w.watch(None, &[(db.clone(), true)]));
         assert_eq!(w.len(), 2);
         w.watch(None, &[]);
         assert!(w.is_empty());
