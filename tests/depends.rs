@@ -439,3 +439,21 @@ fn log_depends_holds_the_log_service_only() {
     });
     assert_eq!(log_waiting(), "");
 }
+
+#[test]
+fn down_on_the_root_of_a_chain_stops_it_from_the_leaf_and_up_restores_it() {
+    let mut t = Tree::new();
+    t.notifying("a", "0").link("a");
+    t.notifying("b", "0").file("b", "depends", "a\n").link("b");
+    t.service("c", "exec sleep 100000").file("c", "depends", "b\n").link("c");
+    t.start();
+    t.wait_run("c");
+    assert_eq!(t.sv(&["down", "a"]).0, 0);
+    wait_for("every finish", || ["a", "b", "c"].iter().all(|n| t.count(n, "finish") == 1));
+    let (a, b, c) = (t.last("a", "finish"), t.last("b", "finish"), t.last("c", "finish"));
+    assert!(c < b && b < a, "finish order c {c} < b {b} < a {a}");
+    assert_eq!(t.sv(&["up", "a"]).0, 0);
+    wait_for("c to start again", || t.count("c", "start") == 2);
+    let ev = t.events();
+    assert!(t.last("a", "start") < t.last("b", "start") && t.last("b", "start") < t.last("c", "start"), "{ev:?}");
+}
