@@ -15,8 +15,7 @@
 //!   `poll(2)` loop on a monotonic deadline.
 //! - [`spawn`]: the one `fork` + `exec` builder (ordered child steps, all
 //!   prepared before `fork`, one error path); [`proc`]: reaping children,
-//!   decoding wait statuses, and runsv's `ChildSpec` form of a spawn;
-//!   [`startup`]: the
+//!   decoding wait statuses and signalling; [`startup`]: the
 //!   SIGPIPE disposition and standard descriptors as they were before Rust's
 //!   runtime changed them, restored in every child.
 //!
