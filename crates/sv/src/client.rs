@@ -483,9 +483,9 @@ impl Client {
             term: rec.term != 0,
             normally_up,
             ready,
-            waiting: supervise::depends::read_waiting(&supervise::SuperviseDir::main()).ok().flatten(),
-            oneshot: if stat_errno(c"oneshot").is_none() {
-                supervise::depends::read_oneshot(&supervise::SuperviseDir::main()).ok().flatten().map(|r| r.outcome)
+            waiting: supervise::depends::read_waiting(&dir).ok().flatten(),
+            oneshot: if stat_errno(supervise::depends::ONESHOT).is_none() {
+                supervise::depends::read_oneshot(&dir).ok().flatten().map(|r| r.outcome)
             } else {
                 None
             },
