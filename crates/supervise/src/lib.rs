@@ -19,6 +19,9 @@
 //! layout here must never change; richer state goes into new files.
 
 pub mod control;
+pub mod depends;
+pub mod depstate;
+pub mod depwatch;
 pub mod extras;
 pub mod layout;
 pub mod status;

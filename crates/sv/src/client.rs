@@ -489,6 +489,12 @@ impl Client {
             term: rec.term != 0,
             normally_up,
             ready,
+            waiting: supervise::depends::read_waiting(&dir).ok().flatten(),
+            oneshot: if stat_errno(supervise::depends::ONESHOT).is_none() {
+                supervise::depends::read_oneshot(&dir).ok().flatten().map(|r| r.outcome)
+            } else {
+                None
+            },
         })
     }
 
