@@ -21,6 +21,8 @@
 pub mod control;
 pub mod extras;
 pub mod layout;
+pub mod listen;
+pub mod notify;
 pub mod status;
 
 pub use layout::SuperviseDir;

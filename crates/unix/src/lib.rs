@@ -27,9 +27,11 @@ pub mod fifo;
 pub mod getopt;
 pub mod lock;
 pub mod msg;
+pub mod notify;
 pub mod poll;
 pub mod proc;
 pub mod selfpipe;
+pub mod socket;
 pub mod startup;
 pub mod tai64n;
 
