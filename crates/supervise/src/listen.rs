@@ -351,9 +351,71 @@ pub fn fd_names(sockets: &[Socket]) -> String {
     sockets.iter().map(Socket::fd_name).collect::<Vec<_>>().join(":")
 }
 
+/// How to bind `s` (a relative unix path is relative to the current
+/// directory: runsv's is the service directory).
+pub fn spec(s: &Socket) -> unix::socket::Spec {
+    use std::os::unix::ffi::OsStrExt;
+    use unix::socket::{Addr, Kind, Spec};
+    let path = |p: &[u8]| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(p));
+    let (addr, kind) = match &s.address {
+        Address::Tcp(a) => (Addr::Inet(*a), Kind::Stream),
+        Address::Udp(a) => (Addr::Inet(*a), Kind::Datagram),
+        Address::Unix(p) => (Addr::Unix(path(p)), Kind::Stream),
+        Address::UnixGram(p) => (Addr::Unix(path(p)), Kind::Datagram),
+    };
+    Spec {
+        addr,
+        kind,
+        backlog: s.backlog,
+        reuseport: s.reuseport,
+        v6only: s.v6only,
+        mode: s.mode,
+        owner: s.owner.as_ref().map(|o| (o.user.clone(), o.group.clone())),
+    }
+}
+
+/// A socket of `listen` and the descriptor runsv holds for it.
+#[derive(Debug)]
+pub struct Bound {
+    pub socket: Socket,
+    pub fd: std::os::fd::OwnedFd,
+}
+
+/// Makes `held` the sockets of `want`, in `want`'s order: a socket whose
+/// address and options did not change keeps its descriptor (and the
+/// clients queued on it); one whose options changed is closed and bound
+/// anew; new ones are bound; those no longer wanted are closed. On error
+/// (the line and why) `held` keeps what could be kept, and the caller
+/// holds the service back until the file is fixed.
+pub fn rebind(held: &mut Vec<Bound>, want: Vec<Socket>) -> Result<(), ListenError> {
+    let mut next: Vec<Bound> = Vec::with_capacity(want.len());
+    for s in want {
+        let old = held.iter().position(|b| b.socket.address == s.address).map(|i| held.remove(i));
+        let fd = match old {
+            Some(b) if spec(&b.socket) == spec(&s) => b.fd,
+            old => {
+                // Same address, other options: the old socket must go
+                // first, or binding the address again fails.
+                drop(old);
+                match unix::socket::bind(&spec(&s)) {
+                    Ok(fd) => fd,
+                    Err(e) => {
+                        held.append(&mut next);
+                        return err(s.line, format!("{}: {e}", s.address));
+                    }
+                }
+            }
+        };
+        next.push(Bound { socket: s, fd });
+    }
+    *held = next;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     fn one(line: &str) -> Socket {
         let mut v = parse(line.as_bytes()).unwrap_or_else(|e| panic!("{line}: {e}"));
@@ -438,6 +500,34 @@ mod tests {
         assert_eq!(clash(&v, None), None);
         assert_eq!(clash(&v, Some(5)), None);
         assert_eq!(clash(&v, Some(4)).unwrap().to_string(), "listen: line 2: fd 4 is also notification-fd");
+    }
+
+    #[test]
+    fn rebind_keeps_unchanged_sockets_and_reports_failures() {
+        use std::os::fd::AsRawFd;
+        let d = tempfile::tempdir().unwrap();
+        let path = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+        let mut held = Vec::new();
+        let text = format!("a=unix:{}\nunix:{} mode=0600\n", path("a"), path("b"));
+        rebind(&mut held, parse(text.as_bytes()).unwrap()).unwrap();
+        assert_eq!(held.len(), 2);
+        let a_fd = held[0].fd.as_raw_fd();
+        let a_ino = std::fs::metadata(path("a")).unwrap().ino();
+        // Renamed a, changed b's mode, added c.
+        let text = format!("x=unix:{}\nunix:{} mode=0644\nunix:{}\n", path("a"), path("b"), path("c"));
+        rebind(&mut held, parse(text.as_bytes()).unwrap()).unwrap();
+        assert_eq!(held.len(), 3);
+        assert_eq!((held[0].fd.as_raw_fd(), held[0].socket.fd_name()), (a_fd, "x"));
+        assert_eq!(std::fs::metadata(path("a")).unwrap().ino(), a_ino);
+        assert_eq!(std::fs::metadata(path("b")).unwrap().permissions().mode() & 0o777, 0o644);
+        // A regular file where a socket should go: the line is named.
+        std::fs::write(path("d"), b"").unwrap();
+        let text = format!("unix:{}\nunix:{}\n", path("a"), path("d"));
+        let e = rebind(&mut held, parse(text.as_bytes()).unwrap()).unwrap_err();
+        assert_eq!(e.to_string(), format!("listen: line 2: unix:{0}: {0} exists and is not a socket", path("d")));
+        assert!(held.iter().any(|b| b.fd.as_raw_fd() == a_fd));
+        rebind(&mut held, parse(format!("unix:{}", path("c")).as_bytes()).unwrap()).unwrap();
+        assert_eq!(held.len(), 1);
     }
 }
 
