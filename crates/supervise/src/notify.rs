@@ -10,7 +10,7 @@
 //! | `READY=1` | the service is ready: `supervise/ready`, as with `notification-fd` |
 //! | `STATUS=TEXT` | TEXT (at most [`MAX_STATUS`] bytes) kept in `supervise/notify-status`, shown by `sv -j status` |
 //! | `STOPPING=1` | the service says it is shutting down: readiness is withdrawn |
-//! | `MAINPID=N` | accepted; N is only recorded in the status JSON (runsv keeps supervising `./run`) |
+//! | `MAINPID=N` | accepted and ignored: runsv supervises `./run` itself |
 //!
 //! Other keys are ignored. Only datagrams whose sender is `./run`
 //! or one of its descendants count (kernel-checked credentials); the rest
