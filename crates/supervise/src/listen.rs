@@ -48,6 +48,9 @@ pub const DEFAULT_BACKLOG: u32 = 1024;
 pub const MAX_SOCKETS: usize = 64;
 /// Longest path a unix socket address can hold (`sun_path` minus its NUL).
 pub const MAX_UNIX_PATH: usize = 107;
+/// Under `supervise/`: why `listen` holds the service down (one line),
+/// present only while it does.
+pub const LISTEN_ERROR: &str = "listen-error";
 /// The descriptor the first socket gets (`SD_LISTEN_FDS_START`).
 pub const FIRST_FD: i32 = 3;
 

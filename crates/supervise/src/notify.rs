@@ -60,6 +60,29 @@ pub fn parse(datagram: &[u8]) -> Message {
     m
 }
 
+/// Writes a small record file `name` under `dir` atomically (`NAME.new` +
+/// rename, mode 0644), for runsv's extra state that `sv` shows.
+pub fn write_record(dir: &crate::SuperviseDir, name: &str, data: &[u8]) -> std::io::Result<()> {
+    use unix::atomic::ReplaceError;
+    dir.replace(&format!("{name}.new"), name, data, 0o644).map_err(|e| match e {
+        ReplaceError::Open(e) | ReplaceError::Rename(e) | ReplaceError::Write(Some(e)) => e,
+        ReplaceError::Write(None) => std::io::Error::from(std::io::ErrorKind::WriteZero),
+    })
+}
+
+/// Removes record file `name` under `dir` (absence is fine).
+pub fn remove_record(dir: &crate::SuperviseDir, name: &str) -> std::io::Result<()> {
+    match std::fs::remove_file(dir.file(name)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Reads record file `name` under `dir`: `None` when absent or unreadable.
+pub fn read_record(dir: &crate::SuperviseDir, name: &str) -> Option<Vec<u8>> {
+    std::fs::read(dir.file(name)).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +99,18 @@ mod tests {
         assert_eq!(parse(b"STATUS=").status.as_deref(), Some(&b""[..]));
         let long = [b"STATUS=".as_slice(), &[b'x'; 1000]].concat();
         assert_eq!(parse(&long).status.unwrap().len(), MAX_STATUS);
+    }
+
+    #[test]
+    fn records() {
+        let d = tempfile::tempdir().unwrap();
+        let sup = crate::SuperviseDir::of(d.path());
+        std::fs::create_dir(sup.path()).unwrap();
+        assert_eq!(read_record(&sup, STATUS_TEXT), None);
+        write_record(&sup, STATUS_TEXT, b"serving").unwrap();
+        assert_eq!(read_record(&sup, STATUS_TEXT).as_deref(), Some(&b"serving"[..]));
+        remove_record(&sup, STATUS_TEXT).unwrap();
+        remove_record(&sup, STATUS_TEXT).unwrap();
+        assert_eq!(read_record(&sup, STATUS_TEXT), None);
     }
 }

@@ -132,6 +132,34 @@ fn open_svdir(svdir: &[u8]) -> Result<OwnedFd, i32> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Whether the service in the current directory reports readiness
+/// (`notification-fd` or `notify-socket`), so that `supervise/ready` counts.
+fn reports_readiness() -> bool {
+    stat_errno(c"notification-fd").is_none() || stat_errno(c"notify-socket").is_none()
+}
+
+/// The `-j` fields of `listen`, `flag-on-demand` and `notify-socket`, for a
+/// main service that has any of them.
+fn sockets_report(rec: &Record) -> Option<json::Sockets> {
+    use supervise::{listen, notify, SuperviseDir};
+    let listen = stat_errno(c"listen").is_none();
+    let notify = stat_errno(c"notify-socket").is_none();
+    if !listen && !notify {
+        return None;
+    }
+    let sup = SuperviseDir::main();
+    let listen_error = listen.then(|| notify::read_record(&sup, listen::LISTEN_ERROR)).flatten();
+    let on_demand = listen && stat_errno(c"flag-on-demand").is_none();
+    Some(json::Sockets {
+        listen,
+        waiting: on_demand && listen_error.is_none() && rec.state() == 0 && rec.want() == b'u',
+        listen_error: listen_error.map(|t| t.strip_suffix(b"\n").map(<[u8]>::to_vec).unwrap_or(t)),
+        on_demand,
+        notify,
+        notify_status: notify.then(|| notify::read_record(&sup, notify::STATUS_TEXT)).flatten(),
+    })
+}
+
 /// `stat(path)`: `None` if it exists, else the errno.
 fn stat_errno(path: &CStr) -> Option<i32> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
@@ -365,7 +393,7 @@ impl Client {
     /// as ready: always without `notification-fd`; with it, once runsv
     /// recorded the readiness of that very process in `supervise/ready`.
     fn ready_for(&self, pid: u32) -> bool {
-        if stat_errno(c"notification-fd").is_some() {
+        if !reports_readiness() {
             return true;
         }
         matches!(supervise::extras::read_ready(&supervise::SuperviseDir::main()), Ok(Some(r)) if r.pid == pid)
@@ -373,7 +401,7 @@ impl Client {
 
     /// The fields of `-j` for the service (or log service) in the current
     /// directory, or the error text.
-    fn json_report(&self) -> Result<json::Report, Vec<u8>> {
+    fn json_report(&self, main: bool) -> Result<json::Report, Vec<u8>> {
         let with = |what: &[u8], e: &io::Error| [what, b": ", errtext::io_text(e).as_bytes()].concat();
         match control::probe_ok("supervise/ok".as_ref()) {
             Ok(()) => {}
@@ -393,7 +421,7 @@ impl Client {
             Some(libc::ENOENT) => Some(true),
             Some(_) => None,
         };
-        let ready = if stat_errno(c"notification-fd").is_some() {
+        let ready = if !reports_readiness() {
             None
         } else {
             match supervise::extras::read_ready(&supervise::SuperviseDir::main()) {
@@ -412,6 +440,7 @@ impl Client {
             term: rec.term() != 0,
             normally_up,
             ready,
+            sockets: if main { sockets_report(&rec) } else { None },
         })
     }
 
@@ -423,7 +452,7 @@ impl Client {
         let mut o = json::Object::new(&mut out);
         o.name(&self.name);
         let mut errors = 0;
-        match self.json_report() {
+        match self.json_report(true) {
             Err(text) => {
                 errors += 1;
                 o.str("error", &text);
@@ -444,7 +473,7 @@ impl Client {
                     }
                     Ok(()) => {
                         self.away = true;
-                        let log = self.json_report();
+                        let log = self.json_report(false);
                         let mut inner = json::Object::new(o.raw("log"));
                         match log {
                             Ok(r) => r.fields(&mut inner),
