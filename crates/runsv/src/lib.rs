@@ -158,6 +158,11 @@ impl Runsv {
                 fds.push(unix::poll::readable(r.as_raw_fd()));
             }
             fds.extend(self.io.ready_fds().map(unix::poll::readable));
+            fds.extend(self.io.notify_fd().map(unix::poll::readable));
+            let want_client = self.machine.wants_connection();
+            if want_client {
+                fds.extend(self.io.listen_fds().map(unix::poll::readable));
+            }
             // Poll errors (EINVAL, ENOMEM) are transient at worst: the loop
             // simply goes round again.
             let _ = unix::poll::poll_until(&mut fds, self.machine.deadline());
@@ -172,6 +177,13 @@ impl Runsv {
                 if self.io.read_ready_pipe(kind) {
                     self.step(Event::ReadyLine(kind));
                 }
+            }
+            while let Some((sender, m)) = self.io.read_notify() {
+                let status = m.status.is_some();
+                self.step(Event::Notify { sender, ready: m.ready, stopping: m.stopping, status });
+            }
+            if want_client && self.io.connection_pending() {
+                self.step(Event::ConnectionPending);
             }
             if let Some(c) = read_control(&self.main_control.0) {
                 self.step(Event::Control(Kind::Main, c));
@@ -242,8 +254,13 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
     let mut machine = Machine::new(main_want, has_log.then_some(log_want), Now::read());
     let main_control = open_control("supervise/control", &label)?;
     let log_control = if has_log { Some(open_control("log/supervise/control", &label)?) } else { None };
+    // So is a status text or listen error of an earlier runsv's service.
+    for record in [supervise::notify::STATUS_TEXT, supervise::listen::LISTEN_ERROR] {
+        let _ = supervise::notify::remove_record(&SuperviseDir::main(), record);
+    }
     let mut io = SystemIo {
         label: label.clone(),
+        sockets: io::Sockets::default(),
         log_pipe,
         main: opened(SuperviseDir::main()),
         log: has_log.then(|| opened(SuperviseDir::log())),

@@ -118,6 +118,18 @@ pub struct ChildSpec {
     pub cwd_fail: Vec<u8>,
     pub fd_fail: Vec<u8>,
     pub fail_code: i32,
+    /// Descriptors that become the child's 3, 4, 5, ... in order, without
+    /// close-on-exec (socket passing, `LISTEN_FDS`); applied after `dups`
+    /// as if all moves happened at once, so no source is clobbered by
+    /// another move's target.
+    pub pass_fds: Vec<RawFd>,
+    /// `KEY=VALUE` set in the child's environment (on top of runsv's own).
+    pub env_set: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Keys removed from the child's environment.
+    pub env_unset: Vec<Vec<u8>>,
+    /// A key set to the child's own pid (`LISTEN_PID`), written by the
+    /// child into a buffer allocated before `fork`.
+    pub env_pid: Option<Vec<u8>>,
 }
 
 impl ChildSpec {
@@ -138,13 +150,69 @@ impl ChildSpec {
             cwd_fail: exec_fail.to_vec(),
             fd_fail: exec_fail.to_vec(),
             fail_code: 111,
+            pass_fds: Vec::new(),
+            env_set: Vec::new(),
+            env_unset: Vec::new(),
+            env_pid: None,
         })
+    }
+
+    fn env_changed(&self) -> bool {
+        !self.env_set.is_empty() || !self.env_unset.is_empty() || self.env_pid.is_some()
+    }
+
+    /// The child's environment without the pid entry: runsv's own minus
+    /// the keys set, unset or given the pid, plus the keys set.
+    fn env_entries(&self) -> Vec<CString> {
+        use std::os::unix::ffi::OsStrExt;
+        let skip = |k: &[u8]| {
+            self.env_unset.iter().any(|u| u == k)
+                || self.env_set.iter().any(|(s, _)| s == k)
+                || self.env_pid.as_deref() == Some(k)
+        };
+        let inherited = std::env::vars_os()
+            .filter(|(k, _)| !skip(k.as_bytes()))
+            .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat());
+        let set = self.env_set.iter().map(|(k, v)| [k.as_slice(), b"=", v.as_slice()].concat());
+        inherited.chain(set).filter_map(|e| CString::new(e).ok()).collect()
+    }
+
+    /// `dups` then `pass_fds` as one list of moves, each source that is
+    /// also some move's target marked for relocation above every target
+    /// first (`(from, to, relocate)`).
+    fn moves(&self) -> (Vec<(RawFd, RawFd, bool)>, RawFd) {
+        let mut moves: Vec<(RawFd, RawFd, bool)> = self.dups.iter().map(|&(f, t)| (f, t, false)).collect();
+        moves.extend(self.pass_fds.iter().zip(3..).map(|(&f, t)| (f, t, false)));
+        let targets: Vec<RawFd> = moves.iter().map(|m| m.1).collect();
+        let above = targets.iter().copied().max().unwrap_or(2) + 1;
+        for m in &mut moves {
+            m.2 = m.0 != m.1 && targets.contains(&m.0);
+        }
+        (moves, above)
     }
 
     /// Forks and execs; returns the child's pid. Fails only if `fork` fails.
     pub fn spawn(&self) -> io::Result<libc::pid_t> {
         let mut argv: Vec<*const libc::c_char> = self.argv.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
+        let (mut moves, above) = self.moves();
+        // The environment, when it changes: entries built now; the pid
+        // entry is a buffer the child fills in (`KEY=` + digits + NUL).
+        let env = self.env_changed().then(|| self.env_entries());
+        let mut pid_entry: Vec<u8> = match &self.env_pid {
+            Some(k) => [k.as_slice(), b"=", &[0u8; 24]].concat(),
+            None => Vec::new(),
+        };
+        let mut envp: Vec<*const libc::c_char> = Vec::new();
+        if let Some(env) = &env {
+            envp.extend(env.iter().map(|e| e.as_ptr()));
+            if self.env_pid.is_some() {
+                envp.push(pid_entry.as_ptr().cast());
+            }
+            envp.push(std::ptr::null());
+        }
+        let pid_digits_at = self.env_pid.as_ref().map_or(0, |k| k.len() + 1);
+        let exec = Exec { envp: env.is_some().then_some(&envp[..]), pid_entry: &mut pid_entry, pid_digits_at };
         // Candidate full paths for a PATH search, built before fork.
         let candidates: Vec<CString> = self
             .search_path
@@ -177,7 +245,7 @@ impl ChildSpec {
         if pid == 0 {
             // SAFETY: in the child, single-threaded after fork; all pointers
             // refer to data owned by self or the locals above.
-            unsafe { self.child(&argv, &candidates, old_mask) }
+            unsafe { self.child(&argv, &candidates, old_mask, &mut moves, above, exec) }
         }
         let fork_error = io::Error::last_os_error();
         if pid > 0 && self.setpgid {
@@ -194,7 +262,15 @@ impl ChildSpec {
         Ok(pid)
     }
 
-    unsafe fn child(&self, argv: &[*const libc::c_char], candidates: &[CString], mut mask: libc::sigset_t) -> ! {
+    unsafe fn child(
+        &self,
+        argv: &[*const libc::c_char],
+        candidates: &[CString],
+        mut mask: libc::sigset_t,
+        moves: &mut [(RawFd, RawFd, bool)],
+        above: RawFd,
+        exec: Exec<'_>,
+    ) -> ! {
         // SAFETY: only async-signal-safe calls, on memory prepared before fork.
         unsafe {
             if self.setsid {
@@ -208,7 +284,16 @@ impl ChildSpec {
                     fail(&self.cwd_fail, errno_now(), self.fail_code);
                 }
             }
-            for &(from, to) in &self.dups {
+            // Sources that another move would overwrite go out of the way
+            // first (close-on-exec copies, gone at exec).
+            for m in moves.iter_mut().filter(|m| m.2) {
+                let copy = libc::fcntl(m.0, libc::F_DUPFD_CLOEXEC, above);
+                if copy < 0 {
+                    fail(&self.fd_fail, errno_now(), self.fail_code);
+                }
+                m.0 = copy;
+            }
+            for &(from, to, _) in moves.iter() {
                 if from == to {
                     let fl = libc::fcntl(from, libc::F_GETFD);
                     if fl < 0 || libc::fcntl(from, libc::F_SETFD, fl & !libc::FD_CLOEXEC) < 0 {
@@ -230,13 +315,20 @@ impl ChildSpec {
                 libc::sigemptyset(&mut mask);
             }
             libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
+            if let Some(p) = exec.pid_entry.get_mut(exec.pid_digits_at..) {
+                write_decimal(p, libc::getpid() as u64);
+            }
+            let run = |path: *const libc::c_char| match exec.envp {
+                Some(envp) => libc::execve(path, argv.as_ptr(), envp.as_ptr()),
+                None => libc::execv(path, argv.as_ptr()),
+            };
             if candidates.is_empty() {
-                libc::execv(self.path.as_ptr(), argv.as_ptr());
+                run(self.path.as_ptr());
                 fail(&self.exec_fail, errno_now(), self.fail_code);
             }
             let mut last = libc::ENOENT;
             for c in candidates {
-                libc::execv(c.as_ptr(), argv.as_ptr());
+                run(c.as_ptr());
                 let e = errno_now();
                 // Like execvp: keep looking past directories that do not
                 // have it (or cannot be searched); stop at real failures.
@@ -249,6 +341,35 @@ impl ChildSpec {
             }
             fail(&self.exec_fail, last, self.fail_code)
         }
+    }
+}
+
+/// The environment of an exec, prepared before `fork`.
+struct Exec<'a> {
+    /// `envp` for `execve` (NULL-terminated), or `None` to inherit.
+    envp: Option<&'a [*const libc::c_char]>,
+    /// The `KEY=` entry whose digits the child writes (empty: none).
+    pid_entry: &'a mut [u8],
+    pid_digits_at: usize,
+}
+
+/// Writes `n` in decimal plus a NUL into `buf` (which holds 24 bytes,
+/// zeroed). Async-signal-safe: no allocation.
+fn write_decimal(buf: &mut [u8], mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let len = (digits.len() - i).min(buf.len().saturating_sub(1));
+    buf[..len].copy_from_slice(&digits[i..i + len]);
+    if let Some(b) = buf.get_mut(len) {
+        *b = 0;
     }
 }
 
@@ -314,6 +435,43 @@ mod tests {
         assert_eq!(st.exit_code(), Some(0));
         assert_eq!(pgid, pid);
         assert_ne!(mine, pid);
+    }
+
+    #[test]
+    fn passed_fds_and_env_with_the_childs_pid() {
+        // Two pipes whose write ends go to 3 and 4, whatever their numbers
+        // (one may already be 3 or 4: the moves must not clobber it).
+        let (r1, w1) = crate::fd::pipe_cloexec().unwrap();
+        let (r2, w2) = crate::fd::pipe_cloexec().unwrap();
+        use std::os::fd::AsRawFd;
+        let script = b"echo \"$LISTEN_PID $$ $LISTEN_FDS ${RUNIT_RS_TEST_GONE-unset}\" >&3; echo two >&4";
+        let mut spec = ChildSpec::new(b"/bin/sh", &[b"sh", b"-c", script], b"x: ").unwrap();
+        spec.pass_fds = vec![w1.as_raw_fd(), w2.as_raw_fd()];
+        spec.env_set.push((b"LISTEN_FDS".to_vec(), b"2".to_vec()));
+        spec.env_unset.push(b"RUNIT_RS_TEST_GONE".to_vec());
+        spec.env_pid = Some(b"LISTEN_PID".to_vec());
+        // A variable of this test only, which the child must not see.
+        std::env::set_var("RUNIT_RS_TEST_GONE", "here");
+        let pid = spec.spawn().unwrap();
+        drop((w1, w2));
+        let st = wait_pid(pid).unwrap();
+        assert_eq!(st.exit_code(), Some(0));
+        let read = |r: std::os::fd::OwnedFd| std::io::read_to_string(std::fs::File::from(r)).unwrap();
+        assert_eq!(read(r1), format!("{pid} {pid} 2 unset\n"));
+        assert_eq!(read(r2), "two\n");
+    }
+
+    #[test]
+    fn moves_relocate_sources_that_are_targets() {
+        let mut spec = ChildSpec::new(b"/bin/true", &[b"true"], b"x: ").unwrap();
+        spec.dups = vec![(4, 1)];
+        spec.pass_fds = vec![7, 4];
+        let (moves, above) = spec.moves();
+        assert_eq!(moves, vec![(4, 1, true), (7, 3, false), (4, 4, false)]);
+        assert_eq!(above, 5);
+        let mut buf = [0u8; 24];
+        write_decimal(&mut buf, 4194304);
+        assert_eq!(&buf[..8], b"4194304\0");
     }
 
     #[test]
