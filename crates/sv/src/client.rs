@@ -544,7 +544,10 @@ impl Client {
             return -1;
         }
         let first = letters.first().copied().unwrap_or(0);
-        if self.rec.want() == first && (first != b'd' || self.rec.term() == 1) {
+        // `u` is how runsv learns of an edited `listen` (or a fixed one
+        // that held the service down): sent even when already wanted up.
+        let reread_listen = first == b'u' && stat_errno(c"listen").is_none();
+        if self.rec.want() == first && !reread_listen && (first != b'd' || self.rec.term() == 1) {
             return 0;
         }
         match control::send("supervise/control".as_ref(), letters) {
