@@ -425,3 +425,58 @@ fn sv_exit_closes_the_held_sockets() {
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     assert!(!Path::new(&svc.join("supervise/notify")).exists());
 }
+
+#[test]
+fn fd_0_puts_the_only_socket_on_stdin_and_stdout_without_listen_variables() {
+    let svc = ServiceDir::new(
+        "exec python3 -c '
+import os, socket
+s = socket.socket(fileno=0)
+c, _ = s.accept()
+same = os.path.samestat(os.fstat(0), os.fstat(1))
+c.sendall((\"%s %s %s\" % (s.type, same, os.environ.get(\"LISTEN_FDS\", \"unset\"))).encode())
+c.close()
+import time; time.sleep(300)
+'",
+    );
+    svc.file("listen", "unix:inetd.sock fd=0\n");
+    let _runsv = start_runsv(&svc);
+    svc.wait_stat("supervise", "run");
+    let mut got = String::new();
+    let mut c = UnixStream::connect(svc.join("inetd.sock")).unwrap();
+    c.set_read_timeout(Some(DEADLINE)).unwrap();
+    c.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "1 True unset", "a listening stream socket on fd 0 and 1, no LISTEN_FDS");
+}
+
+#[test]
+fn the_notify_socket_survives_a_restart_of_the_log_service() {
+    // The service reports the content of ../go as its status whenever
+    // that file appears.
+    let svc = ServiceDir::new(
+        "exec python3 -c '
+import os, socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+while True:
+    try:
+        text = open(\"../go\").read()
+        os.remove(\"../go\")
+        s.sendto(b\"STATUS=\" + text.encode(), os.environ[\"NOTIFY_SOCKET\"])
+    except FileNotFoundError:
+        pass
+    time.sleep(0.02)
+'",
+    );
+    svc.file("notify-socket", "").script("log/run", "exec cat >/dev/null");
+    let _runsv = start_runsv(&svc);
+    svc.wait_stat("supervise", "run");
+    svc.wait_stat("log/supervise", "run");
+    let go = svc.scratch().join("go");
+    fs::write(&go, "one").unwrap();
+    wait_for("the first status", || json(&svc).contains(r#""notify_status":"one""#));
+    let log_pid = svc.status("log/supervise").unwrap().pid;
+    svc.control("log/supervise", "t");
+    svc.wait_new_pid("log/supervise", log_pid);
+    fs::write(&go, "two").unwrap();
+    wait_for("the status after the log restarted", || json(&svc).contains(r#""notify_status":"two""#));
+}

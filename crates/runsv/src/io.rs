@@ -301,7 +301,9 @@ impl Io for SystemIo {
                     spec.env_pid = Some(b"LISTEN_PID".to_vec());
                 }
             }
-            if notify {
+            if is_log {
+                // The log service has neither: the service's stay as they are.
+            } else if notify {
                 if let Some(path) = self.notify_path() {
                     spec.env_set.push((b"NOTIFY_SOCKET".to_vec(), path));
                 }
