@@ -52,7 +52,19 @@
 //!   without being stopped) before MAX is restarted after INITIAL, then
 //!   twice as long each time up to MAX; a run that lasts MAX, a stop, or an
 //!   explicit `u`/`o` resets it; never less than runit's 1-second rule;
-//! - `control/C` scripts get the service's pid as `argv[1]` when it has one.
+//! - `control/C` scripts get the service's pid as `argv[1]` when it has one;
+//! - `listen` (man/runsv.8, SOCKETS AND NOTIFICATION): sockets bound
+//!   before the first start and held across restarts, crashes and `d`,
+//!   passed to every `./run` from fd 3 with `LISTEN_FDS`, `LISTEN_PID`
+//!   (the new process's own pid) and `LISTEN_FDNAMES`; read again by `u`
+//!   after an edit; a line that cannot be used holds the service down
+//!   (`supervise/listen-error`) until `u` finds it fixed;
+//! - `flag-on-demand` next to `listen`: `./run` only once a client waits
+//!   on a socket (the loop polls them only then), and again only for the
+//!   next client;
+//! - `notify-socket`: `supervise/notify`, `NOTIFY_SOCKET`; `READY=1` from
+//!   `./run` or a descendant is readiness, `STATUS=` goes to
+//!   `supervise/notify-status`, `STOPPING=1` withdraws readiness.
 
 mod home;
 pub mod io;
