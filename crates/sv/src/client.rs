@@ -133,9 +133,10 @@ fn open_svdir(svdir: &[u8]) -> Result<OwnedFd, i32> {
 }
 
 /// Whether the service in the current directory reports readiness
-/// (`notification-fd` or `notify-socket`), so that `supervise/ready` counts.
-fn reports_readiness() -> bool {
-    stat_errno(c"notification-fd").is_none() || stat_errno(c"notify-socket").is_none()
+/// (`notification-fd`, or `notify-socket` for a main service: runsv has
+/// no notify socket for a log service), so that `supervise/ready` counts.
+fn reports_readiness(main: bool) -> bool {
+    stat_errno(c"notification-fd").is_none() || (main && stat_errno(c"notify-socket").is_none())
 }
 
 /// The `-j` fields of `listen`, `flag-on-demand` and `notify-socket`, for a
@@ -390,10 +391,10 @@ impl Client {
     }
 
     /// Whether the current directory's service, running as `pid`, counts
-    /// as ready: always without `notification-fd`; with it, once runsv
+    /// as ready: always without `notification-fd` or `notify-socket`; with one, once runsv
     /// recorded the readiness of that very process in `supervise/ready`.
     fn ready_for(&self, pid: u32) -> bool {
-        if !reports_readiness() {
+        if !reports_readiness(true) {
             return true;
         }
         matches!(supervise::extras::read_ready(&supervise::SuperviseDir::main()), Ok(Some(r)) if r.pid == pid)
@@ -421,7 +422,7 @@ impl Client {
             Some(libc::ENOENT) => Some(true),
             Some(_) => None,
         };
-        let ready = if !reports_readiness() {
+        let ready = if !reports_readiness(main) {
             None
         } else {
             match supervise::extras::read_ready(&supervise::SuperviseDir::main()) {
