@@ -480,3 +480,29 @@ while True:
     fs::write(&go, "two").unwrap();
     wait_for("the status after the log restarted", || json(&svc).contains(r#""notify_status":"two""#));
 }
+
+#[test]
+fn sv_up_after_an_edit_rebinds_and_keeps_unchanged_sockets() {
+    let (a, b) = (free_port(), free_port());
+    let svc = ServiceDir::new(RECORD_ENV);
+    svc.file("listen", &format!("a=tcp:127.0.0.1:{a}\n"));
+    let _runsv = start_runsv(&svc);
+    let env = svc.scratch().join("env");
+    wait_for("the first run", || fs::read_to_string(&env).is_ok_and(|t| t == "1 a\n"));
+    // Queued on `a` before the edit: it must still be there after it.
+    let mut early = TcpStream::connect(("127.0.0.1", a)).unwrap();
+    svc.file("listen", &format!("a=tcp:127.0.0.1:{a}\nb=tcp:127.0.0.1:{b}\n"));
+    sv(&["up"], &svc);
+    wait_for("b bound", || TcpStream::connect(("127.0.0.1", b)).is_ok());
+    fs::remove_file(&env).unwrap();
+    let before = pid(&svc);
+    sv(&["-w", "10", "restart"], &svc);
+    svc.wait_new_pid("supervise", before);
+    wait_for("the next run gets both", || fs::read_to_string(&env).is_ok_and(|t| t == "2 a:b\n"));
+    // The early client's connection is still queued on the kept socket:
+    // the kernel has not reset it.
+    early.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let mut buf = [0u8; 1];
+    let e = early.read(&mut buf).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e:?}");
+}
