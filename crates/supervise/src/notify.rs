@@ -114,3 +114,22 @@ mod tests {
         assert_eq!(read_record(&sup, STATUS_TEXT), None);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_datagram_parses_and_a_ready_line_anywhere_counts(
+            before in proptest::collection::vec(any::<u8>(), 0..200),
+            after in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let m = parse(&before);
+            prop_assert!(m.status.as_ref().is_none_or(|t| t.len() <= MAX_STATUS));
+            let with = [&before[..], b"\nREADY=1\n", &after[..]].concat();
+            prop_assert!(parse(&with).ready);
+        }
+    }
+}
