@@ -230,6 +230,22 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_with_v6only_and_reuseport() {
+        let mut spec = Spec::new(Addr::Inet("[::1]:0".parse().unwrap()), Kind::Stream);
+        spec.v6only = true;
+        spec.reuseport = true;
+        let fd = bind(&spec).unwrap();
+        assert_eq!(socket::getsockopt(&fd, sockopt::Ipv6V6Only), Ok(true));
+        assert_eq!(socket::getsockopt(&fd, sockopt::ReusePort), Ok(true));
+        let port = local_port(&fd).unwrap();
+        let _c = std::net::TcpStream::connect(("::1", port)).unwrap();
+        assert!(pending(&fd));
+        // A second socket on the same port is allowed with reuseport.
+        spec.addr = Addr::Inet(format!("[::1]:{port}").parse().unwrap());
+        bind(&spec).unwrap();
+    }
+
+    #[test]
     fn port_in_use_is_an_error() {
         let fd = bind(&Spec::new(Addr::Inet("127.0.0.1:0".parse().unwrap()), Kind::Stream)).unwrap();
         let port = local_port(&fd).unwrap();
