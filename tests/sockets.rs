@@ -504,3 +504,22 @@ fn sv_up_after_an_edit_rebinds_and_keeps_unchanged_sockets() {
     let e = early.read(&mut buf).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e:?}");
 }
+
+#[test]
+fn sockets_and_notification_fd_together() {
+    let svc = ServiceDir::new(
+        "for fd in 3 4; do readlink /proc/$$/fd/$fd | cut -d: -f1; done > ../fds
+echo \"$LISTEN_FDS\" >> ../fds
+echo >&5
+exec sleep 300",
+    );
+    let (a, b) = (free_port(), free_port());
+    svc.file("listen", &format!("tcp:127.0.0.1:{a}\nudp:127.0.0.1:{b}\n"))
+        .file("notification-fd", "5\n")
+        .file("down", "");
+    let _runsv = start_runsv(&svc);
+    wait_for("runsv's status", || svc.status("supervise").is_some());
+    let (code, out, err) = sv(&["-w", "10", "start"], &svc);
+    assert_eq!(code, 0, "ready through notification-fd: {out}{err}");
+    assert_eq!(fs::read_to_string(svc.scratch().join("fds")).unwrap(), "socket\nsocket\n2\n");
+}

@@ -14,6 +14,7 @@ use supervise::{listen, notify};
 use supervise::{Status, SuperviseDir};
 use unix::msg::Label;
 use unix::proc::ChildSpec;
+use unix::spawn::OnError;
 use unix::tai64n::Tai64n;
 
 /// The signals runsv catches; children get them back at their default.
@@ -277,35 +278,60 @@ impl Io for SystemIo {
         spec.default_signals = CAUGHT_SIGNALS.to_vec();
         spec.keep_mask = true;
 
-        // The readiness pipe's dup comes last, after the log pipe's, so
-        // fd N cannot be clobbered.
-        let mut notify = None;
-        if let Spawn::Run { sockets, notify, .. } = *what {
-            if sockets {
-                let held = &self.sockets.held;
-                for key in [&b"LISTEN_FDS"[..], b"LISTEN_PID", b"LISTEN_FDNAMES"] {
-                    spec.env_unset.push(key.to_vec());
+        if let Spawn::Run { own_group, .. } = *what {
+            spec.setpgid = own_group;
+        }
+        let fd_fail = OnError::Fail(self.prefix(if is_log {
+            b"unable to setup filedescriptor for ./log/run: "
+        } else {
+            b"unable to setup filedescriptor for ./run: "
+        }));
+        // The descriptor steps below come after the log pipe's (so an
+        // inetd-style socket wins fd 1), sockets before the readiness pipe.
+        let mut child = spec.to_spawn();
+        // Descriptors below this are the sockets' targets (3..) and the
+        // scratch range their move uses: the readiness pipe's source must
+        // start above, or the move would overwrite it.
+        let mut above = 3;
+        if let Spawn::Run { sockets: true, .. } = *what {
+            let held = &self.sockets.held;
+            let fds: Vec<i32> = held.iter().map(|b| b.fd.as_raw_fd()).collect();
+            for key in [&b"LISTEN_FDS"[..], b"LISTEN_PID", b"LISTEN_FDNAMES"] {
+                child.env_unset(key);
+            }
+            match &held[..] {
+                [one] if one.socket.stdio => {
+                    child.dup2(fds[0], 0, fd_fail.clone()).dup2(fds[0], 1, fd_fail.clone());
                 }
-                if let [one] = &held[..] {
-                    if one.socket.stdio {
-                        // inetd style: after the log pipe, so it wins fd 1.
-                        spec.dups.push((one.fd.as_raw_fd(), 0));
-                        spec.dups.push((one.fd.as_raw_fd(), 1));
-                    }
-                }
-                if !held.iter().any(|b| b.socket.stdio) {
-                    spec.pass_fds = held.iter().map(|b| b.fd.as_raw_fd()).collect();
+                _ => {
+                    let n = fds.len() as i32;
+                    above = fds.iter().map(|&fd| fd + 1).max().unwrap_or(0).max(3 + n) + n;
                     let names: Vec<listen::Socket> = held.iter().map(|b| b.socket.clone()).collect();
-                    spec.env_set.push((b"LISTEN_FDS".to_vec(), held.len().to_string().into_bytes()));
-                    spec.env_set.push((b"LISTEN_FDNAMES".to_vec(), listen::fd_names(&names).into_bytes()));
-                    spec.env_pid = Some(b"LISTEN_PID".to_vec());
+                    child
+                        .pass_fds(&fds, fd_fail.clone())
+                        .env_set(b"LISTEN_FDS", n.to_string().as_bytes())
+                        .env_set(b"LISTEN_FDNAMES", listen::fd_names(&names).as_bytes())
+                        .env_pid(b"LISTEN_PID");
                 }
             }
+        }
+        let mut ready_pipe = None;
+        if let Spawn::Run { notification_fd: Some(fd), .. } = *what {
+            match unix::fd::pipe_cloexec().and_then(|(r, w)| Ok((r, unix::fd::dup_above(&w, above)?))) {
+                Ok((r, w)) => {
+                    child.dup2(w.as_raw_fd(), fd, fd_fail.clone());
+                    ready_pipe = Some((r, w));
+                }
+                Err(e) => self.label.warn_err(&[b"unable to create notification pipe"], &e),
+            }
+        }
+        if let Spawn::Run { notify, .. } = *what {
             if is_log {
-                // The log service has neither: the service's stay as they are.
+                // The log service has no notify socket: the service's
+                // stays as it is.
             } else if notify {
                 if let Some(path) = self.notify_path() {
-                    spec.env_set.push((b"NOTIFY_SOCKET".to_vec(), path));
+                    child.env_set(b"NOTIFY_SOCKET", &path);
                 }
                 // A new run starts without the status text of the last.
                 let _ = notify::remove_record(&self.main.sup, notify::STATUS_TEXT);
@@ -313,29 +339,14 @@ impl Io for SystemIo {
                 self.sockets.notify = None;
             }
         }
-        if let Spawn::Run { notification_fd, own_group, .. } = *what {
-            if let Some(fd) = notification_fd {
-                match unix::fd::pipe_cloexec() {
-                    Ok((r, w)) => {
-                        spec.dups.push((w.as_raw_fd(), fd));
-                        if self.log_pipe.is_none() {
-                            spec.fd_fail = self.prefix(b"unable to setup filedescriptor for ./run: ");
-                        }
-                        notify = Some((r, w));
-                    }
-                    Err(e) => self.label.warn_err(&[b"unable to create notification pipe"], &e),
-                }
-            }
-            spec.setpgid = own_group;
-        }
-        let pid = match spec.spawn() {
+        let pid = match child.spawn() {
             Ok(p) => p,
             Err(e) => {
                 self.label.warn_err(&[b"unable to fork, sleeping"], &e);
                 return None;
             }
         };
-        if let (Some((r, w)), Some(files)) = (notify, self.files(slot)) {
+        if let (Some((r, w)), Some(files)) = (ready_pipe, self.files(slot)) {
             // Only the service holds the write end now: its exit is EOF.
             drop(w);
             let _ = unix::fd::set_nonblock(r.as_raw_fd(), true);
