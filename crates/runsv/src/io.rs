@@ -13,12 +13,18 @@ use supervise::status::{stat_line, write_files};
 use supervise::{listen, notify};
 use supervise::{Status, SuperviseDir};
 use unix::msg::Label;
-use unix::proc::ChildSpec;
-use unix::spawn::OnError;
+use unix::spawn::{Mask, OnError, Spawn as Child};
 use unix::tai64n::Tai64n;
 
 /// The signals runsv catches; children get them back at their default.
 pub const CAUGHT_SIGNALS: [libc::c_int; 2] = [libc::SIGCHLD, libc::SIGTERM];
+
+/// What every child of runsv gets last: the signals runsv catches back at
+/// their defaults (they stay blocked from `fork` until then), SIGPIPE as
+/// runsv found it, and runsv's inherited mask without the caught signals.
+fn child_signals(spec: &mut Child) {
+    spec.default_signals(&CAUGHT_SIGNALS).restore_sigpipe().mask(Mask::InheritedUnblocking(CAUGHT_SIGNALS.to_vec()));
+}
 
 /// What runsv holds open for one slot besides its state.
 pub struct SlotFiles {
@@ -222,14 +228,13 @@ impl Io for SystemIo {
         // must never be handed 0, which `kill` reads as its own group.
         let pid_arg = pid.to_string().into_bytes();
         let argv: &[&[u8]] = if pid > 0 { &[&name, &pid_arg] } else { &[&name] };
-        let Ok(mut spec) = ChildSpec::new(&name, argv, &self.prefix(b"unable to run control/?: ")) else {
+        let Ok(mut spec) = Child::new(&name, argv, &self.prefix(b"unable to run control/?: ")) else {
             return false;
         };
         if let Some((_, w)) = &self.log_pipe {
-            spec.dups.push((w.as_raw_fd(), 1));
+            spec.dup2(w.as_raw_fd(), 1, OnError::fail(&self.prefix(b"unable to run control/?: ")));
         }
-        spec.default_signals = CAUGHT_SIGNALS.to_vec();
-        spec.keep_mask = true;
+        child_signals(&mut spec);
         let child = match spec.spawn() {
             Ok(p) => p,
             Err(e) => {
@@ -250,46 +255,40 @@ impl Io for SystemIo {
     fn spawn(&mut self, slot: Kind, what: &Spawn) -> Option<i32> {
         crate::home::reenter_if_removed();
         let is_log = slot == Kind::Log;
-        let (code, status);
         let spec = match what {
-            Spawn::Finish { code: c, status: s } => {
-                code = c.to_string().into_bytes();
-                status = s.to_string().into_bytes();
+            Spawn::Finish { code, status } => {
+                let (code, status) = (code.to_string().into_bytes(), status.to_string().into_bytes());
                 let argv: [&[u8]; 3] = [b"./finish", &code, &status];
-                ChildSpec::new(b"./finish", &argv, &self.prefix(b"unable to start ./finish: "))
+                Child::new(b"./finish", &argv, &self.prefix(b"unable to start ./finish: "))
             }
             Spawn::Run { .. } => {
                 let fail: &[u8] = if is_log { b"unable to start log/./run: " } else { b"unable to start ./run: " };
-                ChildSpec::new(b"./run", &[b"./run"], &self.prefix(fail))
+                Child::new(b"./run", &[b"./run"], &self.prefix(fail))
             }
         };
         let Ok(mut spec) = spec else { return None };
+        let own_group = matches!(what, Spawn::Run { own_group: true, .. });
+        if own_group {
+            spec.setpgid();
+        }
+        // runit's messages name the step that failed: the log service's
+        // directory, its stdin, or the service's stdout.
+        let fd_fail = |io: &SystemIo, log: bool| {
+            let what: &[u8] = if log { b"./log/run: " } else { b"./run: " };
+            OnError::fail(&io.prefix(&[&b"unable to setup filedescriptor for "[..], what].concat()))
+        };
         if let Some((r, w)) = &self.log_pipe {
             if is_log {
-                spec.dups.push((r.as_raw_fd(), 0));
-                spec.fd_fail = self.prefix(b"unable to setup filedescriptor for ./log/run: ");
-                spec.cwd = std::ffi::CString::new("./log").ok();
-                spec.cwd_fail = self.prefix(b"unable to change directory to ./log: ");
+                let _ = spec.chdir(b"./log", OnError::fail(&self.prefix(b"unable to change directory to ./log: ")));
+                spec.dup2(r.as_raw_fd(), 0, fd_fail(self, true));
             } else {
-                spec.dups.push((w.as_raw_fd(), 1));
-                spec.fd_fail = self.prefix(b"unable to setup filedescriptor for ./run: ");
+                spec.dup2(w.as_raw_fd(), 1, fd_fail(self, false));
             }
         }
-        spec.default_signals = CAUGHT_SIGNALS.to_vec();
-        spec.keep_mask = true;
 
-        if let Spawn::Run { own_group, .. } = *what {
-            spec.setpgid = own_group;
-        }
-        let fd_fail = OnError::Fail(self.prefix(if is_log {
-            b"unable to setup filedescriptor for ./log/run: "
-        } else {
-            b"unable to setup filedescriptor for ./run: "
-        }));
         // The descriptor steps below come after the log pipe's (so an
         // inetd-style socket wins fd 1), sockets before the readiness pipe.
-        let mut child = spec.to_spawn();
-        // Descriptors below this are the sockets' targets (3..) and the
+        // Descriptors below `above` are the sockets' targets (3..) and the
         // scratch range their move uses: the readiness pipe's source must
         // start above, or the move would overwrite it.
         let mut above = 3;
@@ -297,29 +296,29 @@ impl Io for SystemIo {
             let held = &self.sockets.held;
             let fds: Vec<i32> = held.iter().map(|b| b.fd.as_raw_fd()).collect();
             for key in [&b"LISTEN_FDS"[..], b"LISTEN_PID", b"LISTEN_FDNAMES"] {
-                child.env_unset(key);
+                spec.env_unset(key);
             }
             match &held[..] {
                 [one] if one.socket.stdio => {
-                    child.dup2(fds[0], 0, fd_fail.clone()).dup2(fds[0], 1, fd_fail.clone());
+                    spec.dup2(fds[0], 0, fd_fail(self, false)).dup2(fds[0], 1, fd_fail(self, false));
                 }
                 _ => {
                     let n = fds.len() as i32;
                     above = fds.iter().map(|&fd| fd + 1).max().unwrap_or(0).max(3 + n) + n;
                     let names: Vec<listen::Socket> = held.iter().map(|b| b.socket.clone()).collect();
-                    child
-                        .pass_fds(&fds, fd_fail.clone())
+                    spec.pass_fds(&fds, fd_fail(self, false))
                         .env_set(b"LISTEN_FDS", n.to_string().as_bytes())
                         .env_set(b"LISTEN_FDNAMES", listen::fd_names(&names).as_bytes())
                         .env_pid(b"LISTEN_PID");
                 }
             }
         }
+        // The readiness pipe's dup comes last, so fd N cannot be clobbered.
         let mut ready_pipe = None;
         if let Spawn::Run { notification_fd: Some(fd), .. } = *what {
             match unix::fd::pipe_cloexec().and_then(|(r, w)| Ok((r, unix::fd::dup_above(&w, above)?))) {
                 Ok((r, w)) => {
-                    child.dup2(w.as_raw_fd(), fd, fd_fail.clone());
+                    spec.dup2(w.as_raw_fd(), fd, fd_fail(self, is_log));
                     ready_pipe = Some((r, w));
                 }
                 Err(e) => self.label.warn_err(&[b"unable to create notification pipe"], &e),
@@ -331,7 +330,7 @@ impl Io for SystemIo {
                 // stays as it is.
             } else if notify {
                 if let Some(path) = self.notify_path() {
-                    child.env_set(b"NOTIFY_SOCKET", &path);
+                    spec.env_set(b"NOTIFY_SOCKET", &path);
                 }
                 // A new run starts without the status text of the last.
                 let _ = notify::remove_record(&self.main.sup, notify::STATUS_TEXT);
@@ -339,7 +338,8 @@ impl Io for SystemIo {
                 self.sockets.notify = None;
             }
         }
-        let pid = match child.spawn() {
+        child_signals(&mut spec);
+        let pid = match spec.spawn() {
             Ok(p) => p,
             Err(e) => {
                 self.label.warn_err(&[b"unable to fork, sleeping"], &e);
