@@ -371,13 +371,13 @@ fn sv_start_waits_for_ready_1_on_the_notify_socket() {
     let _runsv = start_runsv(&svc);
     svc.wait_stat("supervise", "down");
     let t = Instant::now();
-    let (code, out, err) = sv(&["-w", "10", "start"], &svc);
+    let (code, out, err) = sv(&["-w", "5", "start"], &svc);
     let took = t.elapsed();
     assert_eq!(code, 0, "{out}{err}");
     let ready = supervise::extras::read_ready(&supervise::SuperviseDir::of(&svc.path)).unwrap();
     assert_eq!(ready.map(|r| r.pid), Some(pid(&svc)), "ready when sv returned, for this run");
     assert!(took >= Duration::from_millis(900), "sv start returned after {took:?}, before READY=1");
-    println!("sv -w 10 start returned after {took:?} (READY=1 sent 1 s after the start)");
+    println!("sv -w 5 start returned after {took:?} (READY=1 sent 1 s after the start)");
     wait_for("the status text", || json(&svc).contains(r#""notify_status":"warm""#));
     assert!(json(&svc).contains(r#""ready":true"#));
 }
