@@ -190,12 +190,13 @@ pub fn bind(spec: &Spec) -> Result<OwnedFd, BindError> {
 }
 
 /// Whether a connection (stream) or datagram is waiting on `fd`, without
-/// blocking.
+/// blocking. A pending error (a UDP socket's ICMP report) counts too: it
+/// keeps `poll` returning until someone reads it, so the service should.
 pub fn pending(fd: impl AsFd) -> bool {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-    matches!(poll(&mut p, PollTimeout::ZERO), Ok(n) if n > 0)
-        && p[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN))
+    let wake = PollFlags::POLLIN | PollFlags::POLLERR | PollFlags::POLLHUP;
+    matches!(poll(&mut p, PollTimeout::ZERO), Ok(n) if n > 0) && p[0].revents().is_some_and(|r| r.intersects(wake))
 }
 
 /// The address a bound inet socket got (for tests binding port 0).
