@@ -401,12 +401,20 @@ fn a_processor_killed_by_a_signal_counts_as_success_like_runit() {
 fn a_processor_running_across_hup_is_still_finished() {
     let t = scratch();
     let gate = t.path().join("gate");
-    let cfg = format!("s30\n!while [ ! -e {g} ]; do sleep 0.05; done; cat\n", g = gate.display());
+    let started = t.path().join("started");
+    let cfg = format!(
+        "s30\n!touch {s}; while [ ! -e {g} ]; do sleep 0.05; done; cat\n",
+        s = started.display(),
+        g = gate.display()
+    );
     let d = logdir(t.path(), "log", Some(&cfg));
     let mut l = Logger::ours(&["-v"], &[&d], t.path());
     let input = numbered(2, 0);
     l.send(input.as_bytes());
     l.wait_stderr("processing: ");
+    // Running: the processor has been exec'd. (`processing:` is printed
+    // before the fork; a HUP between fork and exec is another case.)
+    wait_for("the processor to run", || started.exists());
     l.proc.signal(libc::SIGHUP);
     l.wait_stderr("append: ");
     fs::write(&gate, "").unwrap();
@@ -638,8 +646,11 @@ fn unwritable_directory_and_unreadable_config_get_runits_warnings() {
     let ro = logdir(t.path(), "ro", None);
     fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
     fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let mut cmd = Command::new(bin("svlogd"));
-    cmd.arg(&ro).uid(65534).gid(65534);
+    // nobody runs a copy it can reach, from a directory it can open,
+    // wherever the checkout lives.
+    let public = util::public::Public::bins(&["svlogd"]);
+    let mut cmd = Command::new(public.join("svlogd"));
+    cmd.arg(&ro).current_dir(t.path()).uid(65534).gid(65534);
     let (code, _, err) = util::run(&mut cmd);
     assert_eq!(code, 111);
     assert_eq!(

@@ -64,8 +64,11 @@
 //!   next client;
 //! - `notify-socket`: `supervise/notify`, `NOTIFY_SOCKET`; `READY=1` from
 //!   `./run` or a descendant is readiness, `STATUS=` goes to
-//!   `supervise/notify-status`, `STOPPING=1` withdraws readiness.
+//!   `supervise/notify-status`, `STOPPING=1` withdraws readiness;
+//! - `depends` and `oneshot` (`supervise::depends`, module `deps`): start
+//!   after the dependencies are ready, stop before them, run once.
 
+mod deps;
 mod home;
 pub mod io;
 pub mod machine;
@@ -160,6 +163,9 @@ impl Runsv {
     /// The loop: returns when the service was told to exit and everything
     /// is down.
     fn run(&mut self) {
+        for ev in self.io.deps.initial() {
+            self.step(ev);
+        }
         loop {
             if self.step(Event::Tick) == Flow::Exit {
                 return;
@@ -175,9 +181,11 @@ impl Runsv {
             if want_client {
                 fds.extend(self.io.listen_fds().map(unix::poll::readable));
             }
+            fds.extend(self.io.deps.fd().map(unix::poll::readable));
+            let deadline = [self.machine.deadline(), self.io.deps.deadline()].into_iter().flatten().min();
             // Poll errors (EINVAL, ENOMEM) are transient at worst: the loop
             // simply goes round again.
-            let _ = unix::poll::poll_until(&mut fds, self.machine.deadline());
+            let _ = unix::poll::poll_until(&mut fds, deadline);
 
             let sigterm = self.signals.drain().contains(&libc::SIGTERM);
             while let Some((pid, st)) = unix::proc::reap_one() {
@@ -196,6 +204,11 @@ impl Runsv {
             }
             if want_client && self.io.connection_pending() {
                 self.step(Event::ConnectionPending);
+            }
+            if self.io.deps.due(std::time::Instant::now()) {
+                for ev in self.io.deps.refresh() {
+                    self.step(ev);
+                }
             }
             if let Some(c) = read_control(&self.main_control.0) {
                 self.step(Event::Control(Kind::Main, c));
@@ -221,6 +234,8 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
     let signals = unix::selfpipe::SelfPipe::new(&io::CAUGHT_SIGNALS)
         .map_err(|e| fatal(&[b"unable to create selfpipe"], Some(&e)))?;
     let start_dir = File::open(".").ok();
+    // Dependency names are entries of the directory runsv starts in.
+    let scan_dir = std::env::current_dir().ok();
     std::env::set_current_dir(Path::new(std::ffi::OsStr::from_bytes(dir)))
         .map_err(|e| fatal(&[b"unable to change to directory"], Some(&e)))?;
 
@@ -270,13 +285,10 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
     for record in [supervise::notify::STATUS_TEXT, supervise::listen::LISTEN_ERROR] {
         let _ = supervise::notify::remove_record(&SuperviseDir::main(), record);
     }
-    let mut io = SystemIo {
-        label: label.clone(),
-        sockets: io::Sockets::default(),
-        log_pipe,
-        main: opened(SuperviseDir::main()),
-        log: has_log.then(|| opened(SuperviseDir::log())),
-    };
+    let main = opened(SuperviseDir::main());
+    let log = has_log.then(|| opened(SuperviseDir::log()));
+    let deps = deps::DepsIo::new(label.clone(), scan_dir, dir, main.sup.clone(), log.as_ref().map(|l| l.sup.clone()));
+    let mut io = SystemIo { label: label.clone(), sockets: io::Sockets::default(), log_pipe, main, log, deps };
     machine.publish_all(&mut io);
 
     let mut ok = vec![open_ok("supervise/ok", &label)?];

@@ -1,7 +1,7 @@
 //! `supervise/status` (20 bytes), `supervise/stat` (one line) and
 //! `supervise/pid` (decimal + newline, or empty).
 //!
-//! Layout of the record (formats.md §3):
+//! Layout of the record (docs/PROTOCOL.md, section 3):
 //!
 //! ```text
 //! 0..8   TAI64 seconds, big-endian     8..12  nanoseconds, big-endian
@@ -95,21 +95,27 @@ impl Status {
     }
 
     pub fn decode(b: &[u8]) -> Result<Status, DecodeError> {
-        if b.len() != STATUS_LEN {
-            return Err(DecodeError::BadFormat(b.len()));
+        match <&[u8; STATUS_LEN]>::try_from(b) {
+            Ok(record) => Ok(Status::from_record(record)),
+            Err(_) => Err(DecodeError::BadFormat(b.len())),
         }
+    }
+
+    /// Decodes a whole record; any 20 bytes are one (unknown state or want
+    /// bytes are kept as they are).
+    pub fn from_record(b: &[u8; STATUS_LEN]) -> Status {
         let mut t = [0u8; 12];
         t.copy_from_slice(&b[..12]);
         let mut p = [0u8; 4];
         p.copy_from_slice(&b[12..16]);
-        Ok(Status {
+        Status {
             stamp: Tai64n::from_bytes(&t),
             pid: u32::from_le_bytes(p),
             paused: b[16],
             want: b[17],
             term: b[18],
             state: b[19],
-        })
+        }
     }
 
     /// The state byte as a [`State`], if it is one of runit's three.
@@ -178,7 +184,30 @@ pub fn read_status(path: &Path) -> Result<Status, ReadError> {
     Status::decode(&buf[..n]).map_err(|_| ReadError::BadFormat)
 }
 
-/// Writes one status update in runit's order (formats.md §2.1): `pid` when
+/// Reads a status file into `buf` exactly as runit's sv does: opened
+/// non-blocking, one `read` of 20 bytes. A short read is "bad format" and
+/// leaves the rest of `buf` as it was: sv keeps one buffer for a service
+/// and its log service, and prints the log part of a damaged record from
+/// that mixture, as runit does.
+pub fn read_record(path: &Path, buf: &mut [u8; STATUS_LEN]) -> Result<Status, ReadError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(ReadError::Open)?;
+    let n = loop {
+        match f.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Read(e)),
+            Ok(n) => break n,
+        }
+    };
+    if n == STATUS_LEN {
+        Ok(Status::from_record(buf))
+    } else {
+        Err(ReadError::BadFormat)
+    }
+}
+
+/// Writes one status update in runit's order (docs/PROTOCOL.md): `pid` when
 /// `pid_changed`, then `stat`, then `status`, each as `NAME.new` (mode 0644
 /// minus umask, never following a planted symlink) renamed over `NAME`.
 ///
@@ -233,7 +262,22 @@ pub fn write_files(
 mod tests {
     use super::*;
 
-    /// formats.md §3: the running record observed from Debian's runsv.
+    #[test]
+    fn read_record_leaves_the_tail_of_the_buffer_on_a_short_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("status");
+        let full = Status::new(Tai64n { secs: 7, nanos: 0 }, 42, State::Run, Want::Up, false, false).encode();
+        std::fs::write(&p, full).unwrap();
+        let mut buf = [0u8; STATUS_LEN];
+        assert_eq!(read_record(&p, &mut buf).unwrap().pid, 42);
+        std::fs::write(&p, [9u8; 5]).unwrap();
+        assert!(matches!(read_record(&p, &mut buf), Err(ReadError::BadFormat)));
+        assert_eq!(&buf[..5], &[9u8; 5]);
+        assert_eq!(&buf[5..], &full[5..]);
+        assert!(matches!(read_record(&d.path().join("none"), &mut buf), Err(ReadError::Open(_))));
+    }
+
+    /// The running record as observed from Debian's runsv.
     const GOLDEN_RUN: [u8; 20] = [
         0x40, 0x00, 0x00, 0x00, 0x6b, 0x01, 0xe5, 0x54, 0x01, 0xa0, 0x9a, 0x64, 0x7d, 0x43, 0x00, 0x00, 0x00, 0x75,
         0x00, 0x01,
