@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use util::{wait_for, Proc};
 
 fn import_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_runit-import"))
+    util::bin("runit-import")
 }
 
 /// A unit directory and an output directory.
@@ -342,50 +342,11 @@ fn the_completions_offer_every_option() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "complete -F _runit_import runit-import\n");
 }
 
-/// Units from Debian packages, fetched at test time (never committed).
-fn debian_units() -> Option<(tempfile::TempDir, PathBuf)> {
-    let have = |p: &str| {
-        Command::new("sh").arg("-c").arg(format!("command -v {p}")).output().is_ok_and(|o| o.status.success())
-    };
-    if !have("apt-get") || !have("dpkg-deb") {
-        println!("skipped: apt-get or dpkg-deb is not available");
-        return None;
-    }
-    let tmp = tempfile::Builder::new().prefix("import-debian").tempdir().unwrap();
-    let dl = tmp.path().join("debs");
-    fs::create_dir(&dl).unwrap();
-    // Readable by apt's sandbox user, so apt does not warn.
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    fs::set_permissions(&dl, fs::Permissions::from_mode(0o777)).unwrap();
-    let st = Command::new("apt-get")
-        .args(["download", "-q", "cron", "rsyslog", "openssh-server", "openvpn"])
-        .current_dir(&dl)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    if !st.status.success() {
-        println!("skipped: apt-get download failed: {}", String::from_utf8_lossy(&st.stderr).trim());
-        return None;
-    }
-    let root = tmp.path().join("root");
-    for e in fs::read_dir(&dl).unwrap().flatten() {
-        let ok = Command::new("dpkg-deb").arg("-x").arg(e.path()).arg(&root).status().unwrap();
-        assert!(ok.success(), "dpkg-deb -x {}", e.path().display());
-    }
-    for d in ["lib/systemd/system", "usr/lib/systemd/system"] {
-        let p = root.join(d);
-        if p.join("cron.service").exists() {
-            return Some((tmp, p));
-        }
-    }
-    panic!("no cron.service in the extracted packages under {}", root.display());
-}
-
 #[test]
 fn units_from_debian_packages_convert_to_sane_directories() {
-    let Some((tmp, units)) = debian_units() else { return };
-    let out = tmp.path().join("sv");
+    let Some(debian) = util::debian::fetch(&["cron", "rsyslog", "openssh-server", "openvpn"]) else { return };
+    let units = debian.units();
+    let out = debian.tmp.path().join("sv");
     let (code, stdout, err) = util::run(
         Command::new(import_bin())
             .arg("--unit-path")

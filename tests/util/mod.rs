@@ -6,6 +6,7 @@
 //! helper.
 #![allow(dead_code)]
 
+pub mod debian;
 pub mod procfs;
 pub mod public;
 pub mod scan;
@@ -33,6 +34,7 @@ pub fn bin(name: &str) -> PathBuf {
         "utmpset" => env!("CARGO_BIN_EXE_utmpset"),
         "runit" => env!("CARGO_BIN_EXE_runit"),
         "runit-init" => env!("CARGO_BIN_EXE_runit-init"),
+        "runit-import" => env!("CARGO_BIN_EXE_runit-import"),
         other => panic!("no binary {other}"),
     })
 }
