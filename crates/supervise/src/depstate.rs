@@ -3,10 +3,10 @@
 //! it may start (see [`crate::depends`] for the files).
 //!
 //! Ready means what `sv check` means by up (docs/EXTENSIONS.md): `./run`
-//! is running and wanted up; with `notification-fd`, `supervise/ready`
-//! names that very pid; with a `./check` script, the script exits 0 (the
-//! caller runs it, [`run_check`], since that takes time). A `oneshot`
-//! whose `./run` exited 0 counts as ready too.
+//! is running and wanted up; with `notification-fd` or `notify-socket`,
+//! `supervise/ready` names that very pid; with a `./check` script, the
+//! script exits 0 (the caller runs it, [`run_check`], since that takes
+//! time). A `oneshot` whose `./run` exited 0 counts as ready too.
 
 use crate::control::{probe_ok, FifoError};
 use crate::depends::{self, Outcome, Waiting, Why};
@@ -92,7 +92,8 @@ pub fn evaluate(dir: &Path) -> DepState {
             // A oneshot is ready only once it has finished.
             return DepState::Starting;
         }
-        if extras::flag(&dir.join(extras::NOTIFICATION_FD)) {
+        // Both ways of saying READY=1 write the same `supervise/ready`.
+        if extras::flag(&dir.join(extras::NOTIFICATION_FD)) || extras::flag(&dir.join(crate::notify::NOTIFY_SOCKET)) {
             match extras::read_ready(&sup) {
                 Ok(Some(r)) if r.pid == st.pid => {}
                 _ => return DepState::Starting,
@@ -372,6 +373,16 @@ mod tests {
         assert_eq!(evaluate(f.path()), DepState::Starting);
         write_ready(&f.sup(), &Ready { stamp: Tai64n::now(), pid: 41 }).unwrap();
         assert_eq!(evaluate(f.path()), DepState::Starting, "an older pid's record");
+        write_ready(&f.sup(), &Ready { stamp: Tai64n::now(), pid: 42 }).unwrap();
+        assert_eq!(evaluate(f.path()), DepState::Ready);
+    }
+
+    #[test]
+    fn a_notify_socket_service_is_ready_once_it_said_so() {
+        let f = Fake::new(true);
+        f.touch("notify-socket", b"");
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Starting, "running, no READY=1 yet");
         write_ready(&f.sup(), &Ready { stamp: Tai64n::now(), pid: 42 }).unwrap();
         assert_eq!(evaluate(f.path()), DepState::Ready);
     }
