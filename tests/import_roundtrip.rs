@@ -37,7 +37,7 @@ exec runsvdir "$1""#;
 /// it SIGKILLs unshare (the [`Proc`] guard), which kills PID 1
 /// (`--kill-child`), and the kernel every other process of the namespace.
 struct Ns {
-    unshare: Proc,
+    _unshare: Proc,
     pid1: i32,
     stderr: PathBuf,
 }
@@ -88,7 +88,7 @@ impl Ns {
         match ended {
             Some(st) if st.code() == Some(3) => Err(format!("overlay mount not permitted: {}", err.trim())),
             Some(st) => panic!("the namespace ended at once ({st}): {err}"),
-            None => Ok(Ns { unshare, pid1, stderr }),
+            None => Ok(Ns { _unshare: unshare, pid1, stderr }),
         }
     }
 
@@ -122,9 +122,8 @@ fn ready_pid(dir: &Path) -> Option<u32> {
 
 /// Runs runit-import; asserts success and returns its stderr (warnings).
 fn import(units: &Path, to: &Path, names: &[&str]) -> String {
-    let (code, out, err) = util::run(
-        Command::new(bin("runit-import")).arg("--unit-path").arg(units).arg("--to").arg(to).args(names),
-    );
+    let (code, out, err) =
+        util::run(Command::new(bin("runit-import")).arg("--unit-path").arg(units).arg("--to").arg(to).args(names));
     assert_eq!(code, 0, "runit-import {names:?}: {out}{err}");
     err
 }
@@ -210,9 +209,11 @@ fn read_banner(port: u16) -> std::io::Result<String> {
 }
 
 /// `sv -w 30 start DIR` inside the namespace: asserts it says ok and, for
-/// a service with readiness, that readiness is already recorded for the
-/// pid it started (sv waited for it, not only for the process).
-fn start_and_check(ns: &Ns, dir: &Path, readiness: bool) -> u32 {
+/// a service with readiness (a unit of Type=notify has `notify-socket`),
+/// that readiness is already recorded for the pid it started (sv waited
+/// for it, not only for the process).
+fn start_and_check(ns: &Ns, dir: &Path) -> u32 {
+    let readiness = dir.join("notify-socket").exists();
     let d = dir.to_str().unwrap();
     let (code, out, err) = ns.sv(&["-w", "30", "start", d]);
     let (pid, state) = status(dir).unwrap();
@@ -232,9 +233,11 @@ fn debian_cron_rsyslog_and_sshd_run_converted_and_report_readiness() {
         println!("skipped: no /usr/bin/python3 for the template service");
         return;
     };
-    if !util::debian::have("nsenter") {
-        println!("skipped: nsenter is not available");
-        return;
+    for program in ["nsenter", "ssh-keygen", "logger"] {
+        if !util::debian::have(program) {
+            println!("skipped: {program} is not available");
+            return;
+        }
     }
     // The daemons and the libraries they need beyond what a Debian base
     // system has.
@@ -273,8 +276,7 @@ fn debian_cron_rsyslog_and_sshd_run_converted_and_report_readiness() {
     let group = fs::read_to_string("/etc/group").unwrap();
     fs::write(etc.join("group"), format!("{group}crontab:x:64999:\n")).unwrap();
     let key = etc.join("ssh/ssh_host_ed25519_key");
-    let (code, _, err) =
-        util::run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key));
+    let (code, _, err) = util::run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key));
     assert_eq!(code, 0, "ssh-keygen: {err}");
     let port = free_port();
     fs::write(
@@ -314,12 +316,16 @@ fn debian_cron_rsyslog_and_sshd_run_converted_and_report_readiness() {
     for name in names {
         wait_for(&format!("runsv for {name}"), || status(&sv.join(name)).is_some());
     }
-    // rsyslog and sshd are Type=notify (notify-socket): sv start returns
+    // rsyslog and sshd (bookworm's unit) are Type=notify: sv start returns
     // once they said READY=1. cron is Type=simple: once it runs.
-    let rsyslog = start_and_check(&ns, &sv.join("rsyslog"), true);
-    let sshd = start_and_check(&ns, &sv.join("ssh"), true);
-    let tick = start_and_check(&ns, &sv.join("tick@one"), true);
-    let cron = start_and_check(&ns, &sv.join("cron"), false);
+    for name in ["rsyslog", "tick@one"] {
+        assert!(sv.join(name).join("notify-socket").exists(), "{name} is Type=notify");
+    }
+    assert!(!sv.join("cron/notify-socket").exists());
+    let rsyslog = start_and_check(&ns, &sv.join("rsyslog"));
+    let sshd = start_and_check(&ns, &sv.join("ssh"));
+    let tick = start_and_check(&ns, &sv.join("tick@one"));
+    let cron = start_and_check(&ns, &sv.join("cron"));
     assert!(marker(&tmp.join("one.ready")).is_some_and(|m| m[0] as u32 == tick), "tick@one's %i");
 
     // Each serves: rsyslog writes what it is sent, sshd greets.
@@ -394,9 +400,22 @@ fn a_web_app_with_a_database_runs_in_order_on_its_socket() {
     });
     let (app_pid, _) = status(&app_dir).unwrap();
     let (db_pid, db_state) = status(&db_dir).unwrap();
-    eprintln!("db marker {:?} app marker {:?} db ready {:?} app ready {:?}", fs::read_to_string(&db_marker), fs::read_to_string(&app_marker), fs::read_to_string(db_dir.join("supervise/ready")), fs::read_to_string(app_dir.join("supervise/ready")));
+    eprintln!(
+        "db marker {:?} app marker {:?} db ready {:?} app ready {:?}",
+        fs::read_to_string(&db_marker),
+        fs::read_to_string(&app_marker),
+        fs::read_to_string(db_dir.join("supervise/ready")),
+        fs::read_to_string(app_dir.join("supervise/ready"))
+    );
     std::thread::sleep(Duration::from_secs(2));
-    eprintln!("db marker {:?} app marker {:?} db ready {:?} app ready {:?} {:?}", fs::read_to_string(&db_marker), fs::read_to_string(&app_marker), fs::read_to_string(db_dir.join("supervise/ready")), fs::read_to_string(app_dir.join("supervise/ready")), ns.stderr());
+    eprintln!(
+        "db marker {:?} app marker {:?} db ready {:?} app ready {:?} {:?}",
+        fs::read_to_string(&db_marker),
+        fs::read_to_string(&app_marker),
+        fs::read_to_string(db_dir.join("supervise/ready")),
+        fs::read_to_string(app_dir.join("supervise/ready")),
+        ns.stderr()
+    );
     assert_eq!((db_state, ready_pid(&db_dir)), (1, Some(db_pid)), "db is up and ready");
     // The order: app's ./run started after db said READY=1.
     let db = marker(&db_marker).expect("db's marker");
