@@ -21,7 +21,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use util::{bin, wait_for, wait_for_within, Proc};
+use util::{bin, wait_for_within, Proc};
+
+/// Deadline for anything here: starting python and Debian's daemons on a
+/// loaded machine can take a while; a passing run never waits this long.
+const LONG: Duration = Duration::from_secs(30);
+
+/// [`util::wait_for`] with [`LONG`].
+fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    wait_for_within(what, LONG, cond)
+}
 
 /// What runsvdir is started with after the namespace's mounts.
 const WRAPPER: &str = r#"set -e
@@ -395,7 +404,7 @@ fn a_web_app_with_a_database_runs_in_order_on_its_socket() {
     };
     let (app_dir, db_dir) = (sv.join("app"), sv.join("db"));
     let app_log = || fs::read_to_string(app_dir.join("log/main/current")).unwrap_or_default();
-    wait_for_within("app to be ready", Duration::from_secs(30), || {
+    wait_for("app to be ready", || {
         status(&app_dir).is_some_and(|(pid, state)| state == 1 && ready_pid(&app_dir) == Some(pid))
     });
     let (app_pid, _) = status(&app_dir).unwrap();
