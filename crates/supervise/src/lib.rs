@@ -24,6 +24,8 @@ pub mod depstate;
 pub mod depwatch;
 pub mod extras;
 pub mod layout;
+pub mod listen;
+pub mod notify;
 pub mod status;
 
 pub use layout::SuperviseDir;
