@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use util::{bin, debian, wait_for, wait_for_within, Proc};
 
@@ -777,11 +777,11 @@ fn term_while_paused_on_a_full_disk_exits_cleanly() {
     let mut l = Logger::ours(&[], &[&d], fs_._dir.path());
     l.send(numbered(100, 0).as_bytes());
     l.wait_stderr("svlogd: pausing: unable to write to current: ");
-    let t0 = Instant::now();
+    // Honoured during the pause: an svlogd that waited for room would
+    // never exit (nothing frees the disk), and wait_exit's deadline fails.
     l.proc.signal(libc::SIGTERM);
     let st = l.proc.wait_exit();
     assert_eq!(st.code(), Some(0));
-    assert!(t0.elapsed() < Duration::from_secs(3), "TERM honoured during the pause");
     assert_eq!(mode(&d.join("current")), 0o744);
 }
 
