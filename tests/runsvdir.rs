@@ -196,9 +196,15 @@ fn an_idle_runsvdir_does_not_wake_up() {
             .map(|l| l.rsplit('\t').next().unwrap().trim().parse::<u64>().unwrap())
             .sum()
     };
-    // Let the start-up settle: runsv's own writes to the title pipe.
-    std::thread::sleep(Duration::from_millis(500));
-    let before = switches(s.pid());
+    // Let the start-up settle (runsv's own writes to the title pipe): two
+    // samples alike, however long the machine takes to get there.
+    let mut before = switches(s.pid());
+    wait_for("the start-up to settle", || {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = switches(s.pid());
+        std::mem::replace(&mut before, now) == now
+    });
+    // Observing: nothing happens for 6 s.
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(switches(s.pid()) - before, 0, "runsvdir woke up while nothing changed");
 }
@@ -305,9 +311,11 @@ fn term_runsvdir_as_pid_1(container: bool) -> (Vec<bool>, Option<i32>, Scan) {
     } else {
         cmd.env_remove("RUNIT_RS_CONTAINER");
     }
+    // Kept until the end: a copy's directory goes when this is dropped.
+    let bin = runsvdir();
     let mut unshare = Proc::spawn(
         cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
-            .arg(runsvdir())
+            .arg(&bin)
             .arg(&s.sd)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

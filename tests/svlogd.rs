@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use util::{bin, debian, wait_for, wait_for_within, Proc};
 
@@ -201,13 +201,20 @@ fn each_timestamp_level_has_runits_format() {
         },
         32,
     );
-    // The UTC stamp is the time of the line, truncated to 10 microseconds.
-    let before = std::time::SystemTime::now();
+    // The UTC stamp is the time of the line, truncated to 10 microseconds:
+    // its minute is one of those between the clock readings around it
+    // (however long svlogd took to start).
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let before = now();
     let text = first_line_with(&["-tt"]);
-    let secs = before.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let out = Command::new("date").args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%d_%H:%M"]).output().unwrap();
-    let minute = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with(minute.trim()) || secs % 60 >= 58, "{text:?} vs {minute:?}");
+    let after = now();
+    let minutes: Vec<String> = (before / 60..=after / 60)
+        .map(|m| {
+            let out = Command::new("date").args(["-u", "-d", &format!("@{}", m * 60), "+%Y-%m-%d_%H:%M"]).output();
+            String::from_utf8(out.unwrap().stdout).unwrap().trim().to_string()
+        })
+        .collect();
+    assert!(minutes.iter().any(|m| text.starts_with(m.as_str())), "{text:?} vs {minutes:?}");
 }
 
 #[test]
@@ -821,11 +828,11 @@ fn term_while_paused_on_a_full_disk_exits_cleanly() {
     let mut l = Logger::ours(&[], &[&d], fs_._dir.path());
     l.send(numbered(100, 0).as_bytes());
     l.wait_stderr("svlogd: pausing: unable to write to current: ");
-    let t0 = Instant::now();
+    // Honoured during the pause: an svlogd that waited for room would
+    // never exit (nothing frees the disk), and wait_exit's deadline fails.
     l.proc.signal(libc::SIGTERM);
     let st = l.proc.wait_exit();
     assert_eq!(st.code(), Some(0));
-    assert!(t0.elapsed() < Duration::from_secs(3), "TERM honoured during the pause");
     assert_eq!(mode(&d.join("current")), 0o744);
 }
 
