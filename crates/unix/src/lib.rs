@@ -21,14 +21,17 @@
 //! and chooses the exit code.
 
 pub mod atomic;
+pub mod cgroup;
 pub mod errtext;
 pub mod fd;
 pub mod fifo;
 pub mod getopt;
 pub mod lock;
 pub mod msg;
+pub mod pidfd;
 pub mod poll;
 pub mod proc;
+pub mod procstat;
 pub mod selfpipe;
 pub mod startup;
 pub mod tai64n;

@@ -1,0 +1,83 @@
+//! Telling one process from another that later got the same pid.
+//!
+//! A pid alone names a process only while it lives: after it ends, the
+//! kernel hands the number to the next process. A supervisor that finds a
+//! pid in a file written by an earlier (now dead) supervisor therefore
+//! confirms it with the process's start time (field 22 of `/proc/PID/stat`,
+//! clock ticks since boot, fixed at `fork`) and the boot id
+//! (`/proc/sys/kernel/random/boot_id`, new on every boot, because start times
+//! restart from zero). Same pid, same start time, same boot: same process.
+
+use std::io;
+
+/// The start time of `pid` in clock ticks since boot, from `/proc/PID/stat`.
+/// `NotFound` when no such process exists.
+pub fn start_time(pid: libc::pid_t) -> io::Result<u64> {
+    if pid <= 0 {
+        return Err(io::ErrorKind::NotFound.into());
+    }
+    let raw = std::fs::read(format!("/proc/{pid}/stat"))?;
+    parse_start_time(&raw).ok_or_else(|| io::ErrorKind::InvalidData.into())
+}
+
+/// Field 22 (`starttime`) of a `/proc/PID/stat` line. The second field,
+/// the command name in parentheses, may itself hold spaces and `)`, so
+/// counting starts after the LAST `)`.
+pub fn parse_start_time(stat: &[u8]) -> Option<u64> {
+    let close = stat.iter().rposition(|&c| c == b')')?;
+    // After the name: field 3 (state) is the first word, so field 22 is
+    // the 20th.
+    let word = stat[close + 1..].split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).nth(19)?;
+    if word.is_empty() || word.len() > 20 || !word.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(word).ok()?.parse().ok()
+}
+
+/// This boot's id (a UUID, without the newline).
+pub fn boot_id() -> io::Result<String> {
+    let s = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")?;
+    let id = s.trim();
+    if id.is_empty() || id.bytes().any(|c| !(c.is_ascii_hexdigit() || c == b'-')) {
+        return Err(io::ErrorKind::InvalidData.into());
+    }
+    Ok(id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_field_22_even_with_odd_names() {
+        let tail = " S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 424242 20 21 22\n";
+        assert_eq!(parse_start_time(format!("77 (sleep){tail}").as_bytes()), Some(424242));
+        assert_eq!(parse_start_time(format!("77 (a) b ) c){tail}").as_bytes()), Some(424242));
+        assert_eq!(parse_start_time(format!("77 (x y\nz){tail}").as_bytes()), Some(424242));
+        assert_eq!(parse_start_time(b"77 (sleep) S 1 2 3"), None);
+        assert_eq!(parse_start_time(b"no parenthesis at all"), None);
+        let bad = " S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 -5 20\n";
+        assert_eq!(parse_start_time(format!("77 (x){bad}").as_bytes()), None);
+    }
+
+    #[test]
+    fn own_start_time_is_stable_and_a_child_starts_later() {
+        let me = std::process::id() as libc::pid_t;
+        let t = start_time(me).unwrap();
+        assert_eq!(start_time(me).unwrap(), t);
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let c = start_time(child.id() as libc::pid_t).unwrap();
+        assert!(c >= t);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(start_time(child.id() as libc::pid_t).unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert_eq!(start_time(0).unwrap_err().kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn boot_id_is_a_uuid() {
+        let id = boot_id().unwrap();
+        assert_eq!(id.len(), 36, "{id}");
+        assert_eq!(boot_id().unwrap(), id);
+    }
+}
