@@ -63,9 +63,10 @@ pub fn is_cgroup2(path: &Path) -> bool {
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: c is a valid NUL-terminated path and st a valid out-pointer.
     let r = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+    // The types of f_type and of the constant differ between targets.
     #[allow(clippy::unnecessary_cast)]
-    let magic = st.f_type as i64;
-    r == 0 && magic == libc::CGROUP2_SUPER_MAGIC as i64
+    let same = st.f_type as i64 == libc::CGROUP2_SUPER_MAGIC as i64;
+    r == 0 && same
 }
 
 /// The cgroup under which services' cgroups go: `RUNIT_CGROUP_ROOT` when
