@@ -18,9 +18,11 @@
 //! daemontools' `svstat` reads the first 18 bytes of the same record, so the
 //! layout here must never change; richer state goes into new files.
 
+pub mod cgroupdir;
 pub mod control;
 pub mod extras;
 pub mod layout;
+pub mod start;
 pub mod status;
 
 pub use layout::SuperviseDir;
