@@ -103,6 +103,82 @@ impl AsRawFd for PidFd {
     }
 }
 
+/// A process known by pid AND start time, signalled only while it is
+/// still that process: through a pidfd where the kernel has them, else by
+/// `kill(2)` right after re-checking the start time (a narrow window in
+/// which the pid could be reused; callers warn once about the degraded
+/// mode).
+#[derive(Debug)]
+pub enum Process {
+    Fd(PidFd),
+    Pid { pid: libc::pid_t, start_time: u64 },
+}
+
+impl Process {
+    /// Confirms that `pid` is the process that started at `start_time`
+    /// (clock ticks since boot) and is alive: `None` otherwise, so a pid
+    /// reused by an unrelated process is never returned.
+    ///
+    /// The pidfd is opened FIRST, then the start time is checked, then the
+    /// pidfd is probed: if the process ended and the pid was reused in
+    /// between, the probe of the old pidfd fails, so a confirmed pidfd
+    /// always refers to the process whose start time matched.
+    pub fn confirm(pid: libc::pid_t, start_time: u64) -> Option<Process> {
+        match PidFd::open(pid) {
+            Ok(fd) => {
+                (crate::procstat::is_live(pid, start_time) && fd.send_signal(0).is_ok()).then_some(Process::Fd(fd))
+            }
+            Err(PidFdError::NotAvailable) => {
+                crate::procstat::is_live(pid, start_time).then_some(Process::Pid { pid, start_time })
+            }
+            Err(_) => None,
+        }
+    }
+
+    pub fn pid(&self) -> libc::pid_t {
+        match self {
+            Process::Fd(fd) => fd.pid(),
+            Process::Pid { pid, .. } => *pid,
+        }
+    }
+
+    /// Whether this is the degraded, pidfd-less handle.
+    pub fn degraded(&self) -> bool {
+        matches!(self, Process::Pid { .. })
+    }
+
+    /// Sends `sig` while it is still the same process; `ESRCH` otherwise.
+    pub fn signal(&self, sig: libc::c_int) -> io::Result<()> {
+        match self {
+            Process::Fd(fd) => fd.send_signal(sig),
+            Process::Pid { pid, start_time } => {
+                if !crate::procstat::is_live(*pid, *start_time) {
+                    return Err(io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                crate::proc::kill(*pid, sig)
+            }
+        }
+    }
+
+    /// Whether the process has ended.
+    pub fn exited(&self) -> bool {
+        match self {
+            Process::Fd(fd) => fd.exited(),
+            Process::Pid { pid, start_time } => !crate::procstat::is_live(*pid, *start_time),
+        }
+    }
+
+    /// A descriptor that polls readable when the process ends; `None` in
+    /// the degraded mode (the caller re-checks [`Process::exited`] on a
+    /// short deadline instead).
+    pub fn poll_fd(&self) -> Option<RawFd> {
+        match self {
+            Process::Fd(fd) => Some(fd.as_raw_fd()),
+            Process::Pid { .. } => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +210,26 @@ mod tests {
         child.wait().unwrap();
         let e = fd.send_signal(0).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::ESRCH));
+    }
+
+    #[test]
+    fn only_the_process_with_the_recorded_start_time_is_confirmed() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id() as libc::pid_t;
+        let t = crate::procstat::start_time(pid).unwrap();
+        assert!(Process::confirm(pid, t + 1).is_none(), "same pid, other start time: a reused pid");
+        let p = Process::confirm(pid, t).expect("the live child is confirmed");
+        assert_eq!(p.pid(), pid);
+        assert!(!p.exited());
+        p.signal(libc::SIGKILL).unwrap();
+        child.wait().unwrap();
+        assert!(p.exited());
+        assert!(p.signal(libc::SIGTERM).is_err());
+        assert!(Process::confirm(pid, t).is_none());
+        // The degraded handle re-checks before each signal.
+        let old = Process::Pid { pid, start_time: t };
+        assert!(old.exited());
+        assert_eq!(old.signal(libc::SIGTERM).unwrap_err().raw_os_error(), Some(libc::ESRCH));
     }
 
     #[test]

@@ -34,6 +34,25 @@ pub fn parse_start_time(stat: &[u8]) -> Option<u64> {
     std::str::from_utf8(word).ok()?.parse().ok()
 }
 
+/// The state letter (field 3 of `/proc/PID/stat`: `R`, `S`, `Z`, ...).
+pub fn parse_state(stat: &[u8]) -> Option<u8> {
+    let close = stat.iter().rposition(|&c| c == b')')?;
+    let word = stat[close + 1..].split(|c| c.is_ascii_whitespace()).find(|w| !w.is_empty())?;
+    (word.len() == 1).then(|| word[0])
+}
+
+/// Whether `pid` is the process that started at `start_time` and has not
+/// ended (a zombie has ended).
+pub fn is_live(pid: libc::pid_t, start_time: u64) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    match std::fs::read(format!("/proc/{pid}/stat")) {
+        Ok(raw) => parse_start_time(&raw) == Some(start_time) && !matches!(parse_state(&raw), Some(b'Z' | b'X') | None),
+        Err(_) => false,
+    }
+}
+
 /// This boot's id (a UUID, without the newline).
 pub fn boot_id() -> io::Result<String> {
     let s = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")?;
@@ -52,6 +71,8 @@ mod tests {
     fn start_time_is_field_22_even_with_odd_names() {
         let tail = " S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 424242 20 21 22\n";
         assert_eq!(parse_start_time(format!("77 (sleep){tail}").as_bytes()), Some(424242));
+        assert_eq!(parse_state(format!("77 (a) Z x){tail}").as_bytes()), Some(b'S'));
+        assert_eq!(parse_state(b"77 (zombie) Z 1 2"), Some(b'Z'));
         assert_eq!(parse_start_time(format!("77 (a) b ) c){tail}").as_bytes()), Some(424242));
         assert_eq!(parse_start_time(format!("77 (x y\nz){tail}").as_bytes()), Some(424242));
         assert_eq!(parse_start_time(b"77 (sleep) S 1 2 3"), None);
@@ -68,7 +89,15 @@ mod tests {
         let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
         let c = start_time(child.id() as libc::pid_t).unwrap();
         assert!(c >= t);
+        assert!(is_live(child.id() as libc::pid_t, c));
+        assert!(!is_live(child.id() as libc::pid_t, c + 1), "another start time: another process");
         child.kill().unwrap();
+        // SAFETY: waitid with WNOWAIT only fills the zeroed siginfo.
+        unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(libc::P_PID, child.id(), &mut info, libc::WEXITED | libc::WNOWAIT);
+        }
+        assert!(!is_live(child.id() as libc::pid_t, c), "a zombie has ended");
         child.wait().unwrap();
         assert_eq!(start_time(child.id() as libc::pid_t).unwrap_err().kind(), io::ErrorKind::NotFound);
         assert_eq!(start_time(0).unwrap_err().kind(), io::ErrorKind::NotFound);
