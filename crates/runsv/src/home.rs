@@ -12,7 +12,6 @@
 //! service ever runs twice under two supervisors.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -46,11 +45,9 @@ pub fn reenter_if_removed() -> bool {
     }
     let Ok(here) = File::open(".") else { return false };
     let back = || {
-        // SAFETY: fchdir on a directory descriptor we own.
-        unsafe { libc::fchdir(here.as_raw_fd()) };
+        let _ = nix::unistd::fchdir(&here);
     };
-    // SAFETY: fchdir on a directory descriptor we own.
-    if unsafe { libc::fchdir(home.start.as_raw_fd()) } != 0 {
+    if nix::unistd::fchdir(&home.start).is_err() {
         return false;
     }
     let ours = std::env::set_current_dir(Path::new(std::ffi::OsStr::from_bytes(&home.dir))).is_ok()

@@ -1,5 +1,5 @@
 //! `runsv DIR`: supervise one service and, if `DIR/log/` exists, its log
-//! service (`shared/spec/runsv.md`, runit's runsv(8)).
+//! service (man/runsv.8; the files it serves: docs/PROTOCOL.md).
 //!
 //! runsv changes into DIR, runs `./run` (and `./log/run`, its stdin fed by a
 //! pipe from `./run`'s stdout), runs `./finish CODE STATUS` after each exit,
@@ -7,10 +7,13 @@
 //! `supervise/control` FIFO and the `supervise/status`, `stat` and `pid`
 //! files that `sv` and daemontools' tools read.
 //!
-//! The loop keeps runit's order: start what should run, wait (poll on the
-//! self-pipe and the control FIFOs, with a deadline only when a restart is
-//! pending), drain the self-pipe, reap every dead child, read one control
-//! byte per FIFO, act on SIGTERM, check for exit.
+//! Every decision lives in one step table, [`machine`]: the loop here only
+//! turns the world into [`machine::Event`]s and [`io`] carries out what the
+//! table asks for. The loop keeps runit's order: a tick (deadlines, exit
+//! check, start what should run), wait (poll on the self-pipe, the control
+//! FIFOs and readiness pipes, with a deadline only when one is pending),
+//! drain the self-pipe, reap every dead child, read readiness, read one
+//! control byte per FIFO, act on SIGTERM.
 //!
 //! Differences from runit, all invisible in the interfaces:
 //! - the 1-second pause between fast restarts is a deadline, not a blocking
@@ -30,7 +33,8 @@
 //! - `supervise/lock`, `control` and `ok` are never opened through a
 //!   symlink (a fatal `symbolic link loop` instead).
 //!
-//! Opt-in extras (issue 8; `supervise::extras` has the file formats). A
+//! Opt-in extras (docs/EXTENSIONS.md; `supervise::extras` has the file
+//! formats). A
 //! service directory (or `log/`) without these files behaves as above:
 //! - `notification-fd` N: `./run` gets the write end of a pipe on fd N; the
 //!   first newline written there creates `supervise/ready` (`@TAI64N PID`),
@@ -51,49 +55,157 @@
 //! - `control/C` scripts get the service's pid as `argv[1]` when it has one.
 
 mod home;
-mod service;
+pub mod io;
+pub mod machine;
 
-use service::{Ctx, Runsv, Service};
-use std::ffi::OsString;
+use io::{SlotFiles, SystemIo};
+use machine::{Event, Flow, Kind, Machine, Now};
 use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::io::{ErrorKind, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use supervise::{SuperviseDir, Want};
-use unix::msg::Label;
+use unix::msg::{Fatal, Label};
+
+/// runsv's exit codes (man/runsv.8, EXIT STATUS).
+pub mod exit {
+    /// Told to exit, and everything is down.
+    pub const OK: i32 = 0;
+    /// Wrong usage.
+    pub const USAGE: i32 = 1;
+    /// A fatal error while starting (or a second runsv for the same
+    /// directory).
+    pub const FATAL: i32 = 111;
+}
+
+const HELP: &str = "\
+usage: runsv dir
+
+Supervise the service in DIR: run ./run (and ./log/run, its stdin fed by
+./run's stdout), restart it, run ./finish after each exit, and serve
+DIR/supervise/control and DIR/supervise/status for sv(8).
+
+Without ./down the service starts at once. runsv is normally started by
+runsvdir(8), one per entry of the scan directory.
+
+Example:
+  runsv /etc/sv/getty-5
+
+  --help     show this help and exit
+  --version  show the version and exit
+See runsv(8) and docs/PROTOCOL.md.
+";
 
 /// Entry point of the `runsv` program.
 pub fn main() -> ! {
-    let args: Vec<OsString> = std::env::args_os().collect();
-    if args.len() != 2 {
-        let argv0 = args.first().map(|a| a.as_bytes().to_vec()).unwrap_or_else(|| b"runsv".to_vec());
-        unix::msg::usage(&argv0, b"dir", 1);
+    let args = unix::getopt::args_bytes();
+    if let Some(text) = unix::msg::help_or_version(&args, "runsv", HELP) {
+        unix::msg::print_and_exit(&text);
     }
-    let dir = args[1].clone().into_vec();
-    let label = Label::with_arg(b"runsv", &dir);
-    let mut runsv = start(&dir, label);
-    runsv.run()
+    if args.len() != 2 {
+        let argv0 = args.first().cloned().unwrap_or_else(|| b"runsv".to_vec());
+        unix::msg::exit_with(&Fatal { code: exit::USAGE, text: unix::msg::usage_text(&argv0, b"dir") });
+    }
+    let dir = &args[1];
+    let label = Label::with_arg(b"runsv", dir);
+    match start(dir, label) {
+        Ok(mut runsv) => {
+            runsv.run();
+            std::process::exit(exit::OK)
+        }
+        Err(e) => unix::msg::exit_with(&e),
+    }
 }
 
-/// The startup sequence of runsv.md §1.1; any failure is fatal (exit 111).
-fn start(dir: &[u8], label: Label) -> Runsv {
-    let die = |what: &str, e: &io::Error| -> ! { label.die(111, &[what.as_bytes()], Some(e)) };
+/// A running runsv: the step table, the world it acts on, and the
+/// descriptors the loop waits on.
+struct Runsv {
+    machine: Machine,
+    io: SystemIo,
+    signals: unix::selfpipe::SelfPipe,
+    /// `supervise/control` of the service and of its log service: read end
+    /// and runsv's own write end (so the FIFO never reports end-of-file).
+    main_control: (File, File),
+    log_control: Option<(File, File)>,
+    /// `supervise/ok` (and `log/supervise/ok`) held open for reading.
+    _ok: Vec<OwnedFd>,
+    /// The `supervise/lock` files, locked for runsv's lifetime.
+    _locks: Vec<File>,
+}
 
-    let signals = unix::selfpipe::SelfPipe::new(&[libc::SIGCHLD, libc::SIGTERM])
-        .unwrap_or_else(|e| die("unable to create selfpipe", &e));
-    let start_dir = File::open(".").ok();
-    if let Err(e) = std::env::set_current_dir(Path::new(std::ffi::OsStr::from_bytes(dir))) {
-        die("unable to change to directory", &e);
+/// Reads at most one pending control byte.
+fn read_control(fifo: &File) -> Option<u8> {
+    let mut b = [0u8; 1];
+    match (&*fifo).read(&mut b) {
+        Ok(1) => Some(b[0]),
+        _ => None,
+    }
+}
+
+impl Runsv {
+    /// The loop: returns when the service was told to exit and everything
+    /// is down.
+    fn run(&mut self) {
+        loop {
+            if self.step(Event::Tick) == Flow::Exit {
+                return;
+            }
+            let mut fds =
+                vec![unix::poll::readable(self.signals.fd()), unix::poll::readable(self.main_control.0.as_raw_fd())];
+            if let Some((r, _)) = &self.log_control {
+                fds.push(unix::poll::readable(r.as_raw_fd()));
+            }
+            fds.extend(self.io.ready_fds().map(unix::poll::readable));
+            // Poll errors (EINVAL, ENOMEM) are transient at worst: the loop
+            // simply goes round again.
+            let _ = unix::poll::poll_until(&mut fds, self.machine.deadline());
+
+            let sigterm = self.signals.drain().contains(&libc::SIGTERM);
+            while let Some((pid, st)) = unix::proc::reap_one() {
+                if let Some(kind) = self.machine.slot_of(pid) {
+                    self.step(Event::Exited(kind, st));
+                }
+            }
+            for kind in [Kind::Main, Kind::Log] {
+                if self.io.read_ready_pipe(kind) {
+                    self.step(Event::ReadyLine(kind));
+                }
+            }
+            if let Some(c) = read_control(&self.main_control.0) {
+                self.step(Event::Control(Kind::Main, c));
+            }
+            if let Some(c) = self.log_control.as_ref().and_then(|(r, _)| read_control(r)) {
+                self.step(Event::Control(Kind::Log, c));
+            }
+            if sigterm {
+                self.step(Event::Terminate);
+            }
+        }
     }
 
-    let main_want = if fs::metadata("down").is_ok() { Want::Down } else { Want::Up };
+    fn step(&mut self, ev: Event) -> Flow {
+        self.machine.step(ev, Now::read(), &mut self.io)
+    }
+}
+
+/// The start-up sequence (man/runsv.8): any failure is fatal (exit 111).
+fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
+    let fatal = |what: &[&[u8]], e: Option<&std::io::Error>| label.fatal_error(exit::FATAL, what, e);
+
+    let signals = unix::selfpipe::SelfPipe::new(&io::CAUGHT_SIGNALS)
+        .map_err(|e| fatal(&[b"unable to create selfpipe"], Some(&e)))?;
+    let start_dir = File::open(".").ok();
+    std::env::set_current_dir(Path::new(std::ffi::OsStr::from_bytes(dir)))
+        .map_err(|e| fatal(&[b"unable to change to directory"], Some(&e)))?;
+
+    let main_want = if fs::metadata(supervise::layout::DOWN).is_ok() { Want::Down } else { Want::Up };
 
     let mut log_pipe = None;
     let mut log_want = Want::Up;
-    match fs::metadata("log") {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+    match fs::metadata(supervise::layout::LOG) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
         // runit's text has a doubled colon here; scripts may match it.
         Err(e) => label.warn_err(&[b"unable to stat() ./log: "], &e),
         Ok(m) if !m.is_dir() => label.warn(&[b"./log: not a directory."]),
@@ -101,21 +213,22 @@ fn start(dir: &[u8], label: Label) -> Runsv {
             if fs::metadata("log/down").is_ok() {
                 log_want = Want::Down;
             }
-            log_pipe = Some(unix::fd::pipe_cloexec().unwrap_or_else(|e| die("unable to create log pipe", &e)));
+            log_pipe = Some(unix::fd::pipe_cloexec().map_err(|e| fatal(&[b"unable to create log pipe"], Some(&e)))?);
         }
     }
+    let has_log = log_pipe.is_some();
 
-    make_supervise_dir(Path::new("."), "supervise", &label);
-    let main_lock = open_lock("supervise/lock", false, &label);
-    let log_lock = log_pipe.as_ref().map(|_| {
-        make_supervise_dir(Path::new("log"), "log/supervise", &label);
+    make_supervise_dir(Path::new("."), "supervise", &label)?;
+    let mut locks = vec![open_lock("supervise/lock", false, &label)?];
+    if has_log {
+        make_supervise_dir(Path::new("log"), "log/supervise", &label)?;
         // runit waits for the log lock (a blocking flock), unlike the main one.
-        open_lock("log/supervise/lock", true, &label)
-    });
+        locks.push(open_lock("log/supervise/lock", true, &label)?);
+    }
     // A readiness record left by an earlier runsv describes a process that
     // is not ours; only a new newline on notification-fd makes it ready.
     let _ = supervise::extras::remove_ready(&SuperviseDir::main());
-    if log_lock.is_some() {
+    if has_log {
         let _ = supervise::extras::remove_ready(&SuperviseDir::log());
     }
 
@@ -124,47 +237,52 @@ fn start(dir: &[u8], label: Label) -> Runsv {
     }
     // Status files are written through the supervise directories held
     // open, so they stay right if the service directory is replaced.
-    let opened = |d: SuperviseDir| d.clone().opened().unwrap_or(d);
+    let opened = |d: SuperviseDir| SlotFiles { sup: d.clone().opened().unwrap_or(d), ready_pipe: None };
 
-    let ctx = Ctx::new(label.clone(), log_pipe);
-    let (main_r, main_w) = open_control("supervise/control", &label);
-    let mut main = Service::new(opened(SuperviseDir::main()), false, main_want, main_lock, main_r, main_w);
-    ctx.update(&mut main);
-    let log = log_lock.map(|lock| {
-        let (r, w) = open_control("log/supervise/control", &label);
-        let mut log = Service::new(opened(SuperviseDir::log()), true, log_want, lock, r, w);
-        ctx.update(&mut log);
-        log
-    });
+    let mut machine = Machine::new(main_want, has_log.then_some(log_want), Now::read());
+    let main_control = open_control("supervise/control", &label)?;
+    let log_control = if has_log { Some(open_control("log/supervise/control", &label)?) } else { None };
+    let mut io = SystemIo {
+        label: label.clone(),
+        log_pipe,
+        main: opened(SuperviseDir::main()),
+        log: has_log.then(|| opened(SuperviseDir::log())),
+    };
+    machine.publish_all(&mut io);
 
-    let mut ok = vec![open_ok("supervise/ok", &label)];
-    if log.is_some() {
-        ok.push(open_ok("log/supervise/ok", &label));
+    let mut ok = vec![open_ok("supervise/ok", &label)?];
+    if has_log {
+        ok.push(open_ok("log/supervise/ok", &label)?);
     }
-    Runsv::new(ctx, signals, main, log, ok)
+    Ok(Runsv { machine, io, signals, main_control, log_control, _ok: ok, _locks: locks })
 }
 
 /// `mkdir NAME 0700`; if that fails and NAME is a symlink, create its
 /// target (last component only; relative to the directory holding the link),
 /// which is how distributions put `supervise/` on a tmpfs.
-fn make_supervise_dir(parent: &Path, name: &str, label: &Label) {
+fn make_supervise_dir(parent: &Path, name: &str, label: &Label) -> Result<(), Fatal> {
     let builder = {
         let mut b = fs::DirBuilder::new();
         b.mode(0o700);
         b
     };
     if builder.create(name).is_ok() {
-        return;
+        return Ok(());
     }
     match fs::read_link(name) {
         Ok(target) => {
             if target.as_os_str().len() >= 256 {
-                label.die(111, &[b"unable to readlink ./", name.as_bytes(), b": name too long"], None);
+                return Err(label.fatal_error(
+                    exit::FATAL,
+                    &[b"unable to readlink ./", name.as_bytes(), b": name too long"],
+                    None,
+                ));
             }
             let _ = builder.create(parent.join(target));
+            Ok(())
         }
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::EINVAL)) => {}
-        Err(e) => label.die(111, &[b"unable to readlink ./", name.as_bytes()], Some(&e)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::EINVAL)) => Ok(()),
+        Err(e) => Err(label.fatal_error(exit::FATAL, &[b"unable to readlink ./", name.as_bytes()], Some(&e))),
     }
 }
 
@@ -172,27 +290,28 @@ fn make_supervise_dir(parent: &Path, name: &str, label: &Label) {
 /// Like the FIFOs below it is never opened through a symlink: in a
 /// `supervise/` owned by someone else, a planted `lock` link would make a
 /// root runsv create any file it names (runit follows it).
-fn open_lock(path: &str, wait: bool, label: &Label) -> File {
+fn open_lock(path: &str, wait: bool, label: &Label) -> Result<File, Fatal> {
     let f = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)
-        .unwrap_or_else(|e| label.die(111, &[b"unable to open ", path.as_bytes()], Some(&e)));
-    if let Err(e) = unix::lock::lock_exclusive(f.as_raw_fd(), wait) {
-        label.die(111, &[b"unable to lock ", path.as_bytes()], Some(&e));
-    }
-    f
+        .map_err(|e| label.fatal_error(exit::FATAL, &[b"unable to open ", path.as_bytes()], Some(&e)))?;
+    unix::lock::lock_exclusive(f.as_raw_fd(), wait)
+        .map_err(|e| label.fatal_error(exit::FATAL, &[b"unable to lock ", path.as_bytes()], Some(&e)))?;
+    Ok(f)
 }
 
 /// Makes `control` (a FIFO, 0600) and opens it for reading (non-blocking)
 /// and for writing, so runsv never sees end-of-file on it.
-fn open_control(path: &str, label: &Label) -> (File, File) {
+fn open_control(path: &str, label: &Label) -> Result<(File, File), Fatal> {
     let _ = unix::fifo::mkfifo(Path::new(path), 0o600);
     match fs::metadata(path) {
-        Err(e) => label.die(111, &[b"unable to stat ", path.as_bytes()], Some(&e)),
-        Ok(m) if !unix::fifo::is_fifo(&m) => label.die(111, &[path.as_bytes(), b" exists but is not a fifo"], None),
+        Err(e) => return Err(label.fatal_error(exit::FATAL, &[b"unable to stat ", path.as_bytes()], Some(&e))),
+        Ok(m) if !unix::fifo::is_fifo(&m) => {
+            return Err(label.fatal_error(exit::FATAL, &[path.as_bytes(), b" exists but is not a fifo"], None))
+        }
         Ok(_) => {}
     }
     let open = |read: bool| {
@@ -201,21 +320,19 @@ fn open_control(path: &str, label: &Label) -> (File, File) {
             .write(!read)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
             .open(path)
-            .unwrap_or_else(|e| label.die(111, &[b"unable to open ", path.as_bytes()], Some(&e)))
+            .map_err(|e| label.fatal_error(exit::FATAL, &[b"unable to open ", path.as_bytes()], Some(&e)))
     };
-    let r = open(true);
-    let w = open(false);
-    (r, w)
+    Ok((open(true)?, open(false)?))
 }
 
 /// Makes `ok` (a FIFO, 0600) and holds it open for reading: clients that
 /// can open it for writing know a runsv is alive.
-fn open_ok(path: &str, label: &Label) -> OwnedFd {
+fn open_ok(path: &str, label: &Label) -> Result<OwnedFd, Fatal> {
     let _ = unix::fifo::mkfifo(Path::new(path), 0o600);
     OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)
         .map(OwnedFd::from)
-        .unwrap_or_else(|e| label.die(111, &[b"unable to read ", path.as_bytes()], Some(&e)))
+        .map_err(|e| label.fatal_error(exit::FATAL, &[b"unable to read ", path.as_bytes()], Some(&e)))
 }

@@ -1,0 +1,271 @@
+//! The world as the step table sees it: [`SystemIo`] implements
+//! [`machine::Io`](crate::machine::Io) with real processes, signals and
+//! files, relative to the service directory runsv works in.
+
+use crate::machine::{Io, Kind, Slot, Spawn};
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use supervise::extras::{self, Ready};
+use supervise::status::{stat_line, write_files};
+use supervise::{Status, SuperviseDir};
+use unix::msg::Label;
+use unix::proc::ChildSpec;
+use unix::tai64n::Tai64n;
+
+/// The signals runsv catches; children get them back at their default.
+pub const CAUGHT_SIGNALS: [libc::c_int; 2] = [libc::SIGCHLD, libc::SIGTERM];
+
+/// What runsv holds open for one slot besides its state.
+pub struct SlotFiles {
+    /// `supervise/` (or `log/supervise/`), held open.
+    pub sup: SuperviseDir,
+    /// Read end of the `notification-fd` pipe while `./run` may still
+    /// report readiness.
+    pub ready_pipe: Option<File>,
+}
+
+pub struct SystemIo {
+    pub label: Label,
+    /// The log pipe (read end, write end) while a log service exists.
+    pub log_pipe: Option<(OwnedFd, OwnedFd)>,
+    pub main: SlotFiles,
+    pub log: Option<SlotFiles>,
+}
+
+impl SystemIo {
+    fn files(&mut self, kind: Kind) -> Option<&mut SlotFiles> {
+        match kind {
+            Kind::Main => Some(&mut self.main),
+            Kind::Log => self.log.as_mut(),
+        }
+    }
+
+    /// Where the slot's opt-in files live.
+    fn dir(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Main => "",
+            Kind::Log => "log/",
+        }
+    }
+
+    fn prefix(&self, tail: &[u8]) -> Vec<u8> {
+        [self.label.as_bytes(), b": fatal: ", tail].concat()
+    }
+
+    fn report(&self, text: &[u8], e: Option<io::Error>) {
+        match e {
+            Some(e) => self.label.warn_err(&[text], &e),
+            None => self.label.warn(&[text]),
+        }
+    }
+
+    /// Drains the slot's readiness pipe; returns whether a newline came.
+    /// End-of-file (or an error) closes it: no readiness for this run.
+    /// Later writes are read and ignored until the service closes the
+    /// descriptor, so writing more than one line never gets it a SIGPIPE.
+    pub fn read_ready_pipe(&mut self, kind: Kind) -> bool {
+        let Some(files) = self.files(kind) else { return false };
+        let Some(pipe) = &files.ready_pipe else { return false };
+        let mut buf = [0u8; 512];
+        let mut newline = false;
+        let open = loop {
+            match (&*pipe).read(&mut buf) {
+                Ok(0) => break false,
+                Ok(n) => newline |= buf[..n].contains(&b'\n'),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break true,
+                Err(_) => break false,
+            }
+        };
+        if !open {
+            files.ready_pipe = None;
+        }
+        newline
+    }
+
+    /// The readiness pipes to poll.
+    pub fn ready_fds(&self) -> impl Iterator<Item = i32> + '_ {
+        [Some(&self.main), self.log.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.ready_pipe.as_ref())
+            .map(|p| p.as_raw_fd())
+    }
+}
+
+impl Io for SystemIo {
+    fn config<T>(&mut self, slot: Kind, name: &str, parse: fn(&[u8]) -> Option<T>) -> Option<T> {
+        let path = format!("{}{name}", Self::dir(slot));
+        match extras::read_config(Path::new(&path)) {
+            Ok(None) => None,
+            Ok(Some(raw)) => {
+                let v = parse(&raw);
+                if v.is_none() {
+                    self.label.warn(&[b"ignoring invalid ", path.as_bytes()]);
+                }
+                v
+            }
+            Err(e) => {
+                self.label.warn_err(&[b"unable to read ", path.as_bytes()], &e);
+                None
+            }
+        }
+    }
+
+    fn flag(&mut self, slot: Kind, name: &str) -> bool {
+        extras::flag(Path::new(&format!("{}{name}", Self::dir(slot))))
+    }
+
+    fn finish_exists(&mut self) -> bool {
+        // runit tests for `finish` by opening it, not by its mode.
+        File::open(supervise::layout::FINISH).is_ok()
+    }
+
+    fn control_script(&mut self, c: u8, pid: i32) -> bool {
+        let path = supervise::layout::control_script(c);
+        let name = unix::path_bytes(&path).to_vec();
+        match fs::metadata(&path) {
+            Ok(m) if m.permissions().mode() & 0o100 != 0 => {}
+            Ok(_) => return false,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return false,
+            Err(e) => {
+                self.label.warn_err(&[b"unable to stat ", &name], &e);
+                return false;
+            }
+        }
+        // The service's pid as argv[1], when there is a process: a script
+        // must never be handed 0, which `kill` reads as its own group.
+        let pid_arg = pid.to_string().into_bytes();
+        let argv: &[&[u8]] = if pid > 0 { &[&name, &pid_arg] } else { &[&name] };
+        let Ok(mut spec) = ChildSpec::new(&name, argv, &self.prefix(b"unable to run control/?: ")) else {
+            return false;
+        };
+        if let Some((_, w)) = &self.log_pipe {
+            spec.dups.push((w.as_raw_fd(), 1));
+        }
+        spec.default_signals = CAUGHT_SIGNALS.to_vec();
+        spec.keep_mask = true;
+        let child = match spec.spawn() {
+            Ok(p) => p,
+            Err(e) => {
+                self.label.warn_err(&[b"unable to fork for ", &name], &e);
+                return false;
+            }
+        };
+        match unix::proc::wait_pid(child) {
+            // The high byte is the exit code; 0 also for death by a signal.
+            Ok(st) => (st.0 >> 8) & 0xff == 0,
+            Err(e) => {
+                self.label.warn_err(&[b"unable to wait for child ", &name], &e);
+                false
+            }
+        }
+    }
+
+    fn spawn(&mut self, slot: Kind, what: &Spawn) -> Option<i32> {
+        crate::home::reenter_if_removed();
+        let is_log = slot == Kind::Log;
+        let (code, status);
+        let spec = match what {
+            Spawn::Finish { code: c, status: s } => {
+                code = c.to_string().into_bytes();
+                status = s.to_string().into_bytes();
+                let argv: [&[u8]; 3] = [b"./finish", &code, &status];
+                ChildSpec::new(b"./finish", &argv, &self.prefix(b"unable to start ./finish: "))
+            }
+            Spawn::Run { .. } => {
+                let fail: &[u8] = if is_log { b"unable to start log/./run: " } else { b"unable to start ./run: " };
+                ChildSpec::new(b"./run", &[b"./run"], &self.prefix(fail))
+            }
+        };
+        let Ok(mut spec) = spec else { return None };
+        if let Some((r, w)) = &self.log_pipe {
+            if is_log {
+                spec.dups.push((r.as_raw_fd(), 0));
+                spec.fd_fail = self.prefix(b"unable to setup filedescriptor for ./log/run: ");
+                spec.cwd = std::ffi::CString::new("./log").ok();
+                spec.cwd_fail = self.prefix(b"unable to change directory to ./log: ");
+            } else {
+                spec.dups.push((w.as_raw_fd(), 1));
+                spec.fd_fail = self.prefix(b"unable to setup filedescriptor for ./run: ");
+            }
+        }
+        spec.default_signals = CAUGHT_SIGNALS.to_vec();
+        spec.keep_mask = true;
+
+        // The readiness pipe's dup comes last, after the log pipe's, so
+        // fd N cannot be clobbered.
+        let mut notify = None;
+        if let Spawn::Run { notification_fd, own_group } = *what {
+            if let Some(fd) = notification_fd {
+                match unix::fd::pipe_cloexec() {
+                    Ok((r, w)) => {
+                        spec.dups.push((w.as_raw_fd(), fd));
+                        if self.log_pipe.is_none() {
+                            spec.fd_fail = self.prefix(b"unable to setup filedescriptor for ./run: ");
+                        }
+                        notify = Some((r, w));
+                    }
+                    Err(e) => self.label.warn_err(&[b"unable to create notification pipe"], &e),
+                }
+            }
+            spec.setpgid = own_group;
+        }
+        let pid = match spec.spawn() {
+            Ok(p) => p,
+            Err(e) => {
+                self.label.warn_err(&[b"unable to fork, sleeping"], &e);
+                return None;
+            }
+        };
+        if let (Some((r, w)), Some(files)) = (notify, self.files(slot)) {
+            // Only the service holds the write end now: its exit is EOF.
+            drop(w);
+            let _ = unix::fd::set_nonblock(r.as_raw_fd(), true);
+            files.ready_pipe = Some(File::from(r));
+        }
+        Some(pid)
+    }
+
+    fn kill(&mut self, target: i32, sig: i32) {
+        let _ = unix::proc::kill(target, sig);
+    }
+
+    fn group_alive(&mut self, pgid: i32) -> bool {
+        unix::proc::kill(-pgid, 0).is_ok()
+    }
+
+    fn publish(&mut self, s: &Slot) -> bool {
+        let Some(files) = self.files(s.kind) else { return false };
+        let sup = files.sup.clone();
+        let st = Status::new(s.stamp, s.pid as u32, s.state, s.want, s.paused, s.term);
+        let stat = stat_line(s.state, s.paused, s.term, s.want);
+        write_files(&sup, &st, &stat, s.pid_changed, |text, e| self.report(&text, e))
+    }
+
+    fn set_ready(&mut self, slot: Kind, pid: i32) {
+        let Some(files) = self.files(slot) else { return };
+        let r = Ready { stamp: Tai64n::now(), pid: pid as u32 };
+        if let Err((text, e)) = extras::write_ready(&files.sup, &r) {
+            self.report(&text, e);
+        }
+    }
+
+    fn unready(&mut self, slot: Kind, remove: bool) {
+        let Some(files) = self.files(slot) else { return };
+        files.ready_pipe = None;
+        if remove {
+            if let Err(e) = extras::remove_ready(&files.sup) {
+                let name = files.sup.name(extras::READY);
+                self.label.warn_err(&[b"unable to remove ", &name], &e);
+            }
+        }
+    }
+
+    fn close_log_pipe(&mut self) {
+        self.log_pipe = None;
+    }
+}

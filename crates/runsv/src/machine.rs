@@ -1,0 +1,690 @@
+//! Every decision runsv makes, in one place.
+//!
+//! runsv supervises two process slots, the service (`./run`, `./finish`)
+//! and, when `log/` exists, its log service (`./log/run`). [`Machine`]
+//! holds what runsv knows about both; [`Machine::step`] takes one
+//! [`Event`] (a control letter, a child that exited, a readiness line, a
+//! SIGTERM, a change in what holds a start back, or the end of a loop
+//! round) and decides what to do. It touches the world only through the
+//! [`Io`] trait: spawning, signalling, reading the opt-in files and
+//! publishing the status files. The I/O loop in `lib.rs` turns descriptors
+//! into events; the unit tests at the bottom drive the table with a fake
+//! [`Io`], without forking.
+//!
+//! The order runit's loop gives is kept by the caller: one [`Event::Tick`]
+//! starts every round (deadlines that passed, the exit check, then the
+//! starts that are due, log first), then the events of the round in
+//! runit's order: exited children, readiness, one control byte per FIFO,
+//! SIGTERM.
+//!
+//! The rules, as docs/PROTOCOL.md and runsv(8) state them:
+//! - a slot is started when it has no process and is wanted up, or is in
+//!   state finish (`./finish` runs after every `./run` of the service), or
+//!   a `o` is pending; never twice within a second of the previous start
+//!   of `./run` (runit's rule; a deadline here, not a sleep), nor while a
+//!   [`Holds`] reason holds it back (opt-in features);
+//! - a stop sends the down-signal (TERM unless `down-signal` says
+//!   otherwise), then CONT, and runs the `control/d` or `control/x` script
+//!   when the service is wanted down or told to exit;
+//! - `restart-backoff`, `timeout-kill`, `timeout-finish`, `flag-killpg` and
+//!   `flag-timeout-killpg` refine the delays and signals (docs/EXTENSIONS.md).
+
+use std::time::{Duration, Instant};
+use supervise::extras;
+use supervise::{State, Want};
+use unix::proc::WaitStatus;
+use unix::tai64n::Tai64n;
+
+/// runit's minimum time between two starts of a service that exited fast.
+pub const RESTART_DELAY: Duration = Duration::from_secs(1);
+/// How long runsv waits before retrying a failed `fork`.
+pub const FORK_RETRY: Duration = Duration::from_secs(5);
+
+/// Which of the two slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Main,
+    Log,
+}
+
+/// How the current `./run` uses a process group of its own (opt-in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// runit's way: runsv's group; every signal goes to the pid.
+    Shared,
+    /// `flag-timeout-killpg` (s6): own group, only the `timeout-kill` KILL
+    /// goes to the group.
+    TimeoutKill,
+    /// `flag-killpg`: own group; stops (down-signal, CONT) and KILLs go to
+    /// the group.
+    Stops,
+}
+
+/// A reason to keep a slot that should run from starting. Opt-in features
+/// set and clear them with [`Event::Hold`]; the status files keep runit's
+/// bytes meanwhile (down, wanted up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Hold {
+    /// Something this service needs is not ready (or not there yet).
+    Dependencies = 1,
+    /// The service's sockets could not be set up.
+    Sockets = 2,
+    /// Started on demand only: no client is waiting yet.
+    OnDemand = 4,
+    /// A process of an earlier supervisor is still being stopped.
+    Orphan = 8,
+    /// Containment is required and not available.
+    Containment = 16,
+}
+
+impl Hold {
+    /// Whether setting this hold also stops a running `./run` (which is
+    /// then started again when the hold is released).
+    pub fn stops_running(self) -> bool {
+        matches!(self, Hold::Dependencies)
+    }
+}
+
+/// The set of [`Hold`]s on a slot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Holds(u8);
+
+impl Holds {
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn contains(self, h: Hold) -> bool {
+        self.0 & h as u8 != 0
+    }
+    fn set(&mut self, h: Hold, on: bool) {
+        if on {
+            self.0 |= h as u8;
+        } else {
+            self.0 &= !(h as u8);
+        }
+    }
+}
+
+/// What a slot knows about its process. The first fields are what the
+/// status files show; the rest drive the decisions.
+#[derive(Clone, Debug)]
+pub struct Slot {
+    pub kind: Kind,
+    pub pid: i32,
+    pub state: State,
+    pub want: Want,
+    pub paused: bool,
+    /// A stop signal was sent to the current process.
+    pub term: bool,
+    /// The status timestamp: last start of `./run`, or when it went down.
+    pub stamp: Tai64n,
+    /// The pid changed since the `pid` file was last written.
+    pub pid_changed: bool,
+    /// Monotonic time of the last start of `./run`, for the 1-second rule.
+    started: Instant,
+    /// How the last `./run` ended, for `./finish`'s arguments.
+    wstat: WaitStatus,
+    /// No start before this (the restart delay, or a fork retry).
+    not_before: Option<Instant>,
+    /// `o` arrived while a delay ran: start once when it ends.
+    once_pending: bool,
+    /// `supervise/ready` was written for the current `./run`.
+    ready: bool,
+    group: Group,
+    /// KILL the current process then: `timeout-kill` after a stop of
+    /// `./run`, or `timeout-finish` for `./finish`.
+    kill_at: Option<Instant>,
+    /// The group of a `./run` that is gone, still to be KILLed then.
+    linger: Option<(i32, Instant)>,
+    /// runsv stopped or killed the current `./run`: its end is no failure.
+    stop_sent: bool,
+    /// The next `restart-backoff` delay; `None`: INITIAL.
+    backoff_next: Option<Duration>,
+    /// runit's own 1-second hold on the next start (kept when `u` cuts a
+    /// back-off short).
+    floor: Option<Instant>,
+    pub holds: Holds,
+}
+
+impl Slot {
+    fn new(kind: Kind, want: Want, now: Now) -> Slot {
+        Slot {
+            kind,
+            pid: 0,
+            state: State::Down,
+            want,
+            paused: false,
+            term: false,
+            stamp: now.tai,
+            pid_changed: true,
+            started: now.mono,
+            wstat: WaitStatus(0),
+            not_before: None,
+            once_pending: false,
+            ready: false,
+            group: Group::Shared,
+            kill_at: None,
+            linger: None,
+            stop_sent: false,
+            backoff_next: None,
+            floor: None,
+            holds: Holds::default(),
+        }
+    }
+
+    /// Whether the slot should be started now or when its delay ends.
+    fn wants_start(&self) -> bool {
+        self.pid == 0
+            && (self.state == State::Finish || ((self.want == Want::Up || self.once_pending) && self.holds.is_empty()))
+    }
+
+    fn delayed(&self, now: Instant) -> bool {
+        self.not_before.is_some_and(|t| now < t)
+    }
+
+    /// The deadline the loop must wake up for, if any.
+    fn deadline(&self) -> Option<Instant> {
+        let start = if self.wants_start() { self.not_before } else { None };
+        [start, self.kill_at, self.linger.map(|(_, t)| t)].into_iter().flatten().min()
+    }
+}
+
+/// The two clocks a decision may need: monotonic for delays, TAI64N for
+/// the status timestamp.
+#[derive(Clone, Copy, Debug)]
+pub struct Now {
+    pub mono: Instant,
+    pub tai: Tai64n,
+}
+
+impl Now {
+    pub fn read() -> Now {
+        Now { mono: Instant::now(), tai: Tai64n::now() }
+    }
+}
+
+/// Something that happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A byte read from the slot's `supervise/control`.
+    Control(Kind, u8),
+    /// The slot's process was reaped.
+    Exited(Kind, WaitStatus),
+    /// The current `./run` wrote a newline on its `notification-fd`.
+    ReadyLine(Kind),
+    /// runsv got SIGTERM: the service is told to exit (as `x`).
+    Terminate,
+    /// A hold was set (`true`) or released.
+    Hold(Kind, Hold, bool),
+    /// The start of a loop round: deadlines, the exit check, due starts.
+    Tick,
+}
+
+/// What runsv does after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Everything is down and the service was told to exit: exit 0.
+    Exit,
+}
+
+/// The process to start in a slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Spawn {
+    /// `./run` (or `./log/run`): the readiness pipe on fd N if asked for,
+    /// and a process group of its own if a flag asks for one.
+    Run { notification_fd: Option<i32>, own_group: bool },
+    /// `./finish CODE STATUS`: CODE is the exit code or -1 after a signal,
+    /// STATUS the low byte of the wait status (the signal number).
+    Finish { code: i32, status: i32 },
+}
+
+/// Everything the table needs from the world.
+pub trait Io {
+    /// Reads and parses the slot's opt-in file `NAME`; `None` when absent
+    /// (an unreadable or invalid file is reported and counts as absent).
+    fn config<T>(&mut self, slot: Kind, name: &str, parse: fn(&[u8]) -> Option<T>) -> Option<T>;
+    /// Whether the slot has the opt-in flag file `NAME`.
+    fn flag(&mut self, slot: Kind, name: &str) -> bool;
+    /// Whether the service has a `./finish` (runit opens it to find out).
+    fn finish_exists(&mut self) -> bool;
+    /// Runs the service's `control/C` script if usable, with the pid as
+    /// argument when there is one; returns whether it vetoed the default
+    /// action (exit 0).
+    fn control_script(&mut self, letter: u8, pid: i32) -> bool;
+    /// Starts the process and returns its pid; `None` when it could not
+    /// (fork failed), which the implementation has already reported.
+    fn spawn(&mut self, slot: Kind, what: &Spawn) -> Option<i32>;
+    /// `kill(target, sig)`: a pid, or a negated process group.
+    fn kill(&mut self, target: i32, sig: i32);
+    /// Whether any process is left in the group.
+    fn group_alive(&mut self, pgid: i32) -> bool;
+    /// Rewrites `pid` (if changed), `stat` and `status`; returns whether
+    /// the `pid` file is now current.
+    fn publish(&mut self, slot: &Slot) -> bool;
+    /// Writes `supervise/ready` for `pid`.
+    fn set_ready(&mut self, slot: Kind, pid: i32);
+    /// Forgets the readiness pipe of the `./run` that ended (or is being
+    /// replaced), and removes `supervise/ready` when `remove`.
+    fn unready(&mut self, slot: Kind, remove: bool);
+    /// Closes runsv's ends of the log pipe, so the log service reads EOF.
+    fn close_log_pipe(&mut self);
+}
+
+/// The two slots.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    pub main: Slot,
+    pub log: Option<Slot>,
+}
+
+impl Machine {
+    /// A runsv that has not started anything yet; `log_want` is `None`
+    /// without a log service.
+    pub fn new(main_want: Want, log_want: Option<Want>, now: Now) -> Machine {
+        Machine { main: Slot::new(Kind::Main, main_want, now), log: log_want.map(|w| Slot::new(Kind::Log, w, now)) }
+    }
+
+    /// Writes the first status files, as runsv does at start-up.
+    pub fn publish_all(&mut self, io: &mut impl Io) {
+        publish(&mut self.main, io);
+        if let Some(log) = &mut self.log {
+            publish(log, io);
+        }
+    }
+
+    /// The slot whose process has this pid.
+    pub fn slot_of(&self, pid: i32) -> Option<Kind> {
+        if pid <= 0 {
+            None
+        } else if self.main.pid == pid {
+            Some(Kind::Main)
+        } else if self.log.as_ref().is_some_and(|l| l.pid == pid) {
+            Some(Kind::Log)
+        } else {
+            None
+        }
+    }
+
+    pub fn slot(&self, kind: Kind) -> Option<&Slot> {
+        match kind {
+            Kind::Main => Some(&self.main),
+            Kind::Log => self.log.as_ref(),
+        }
+    }
+
+    fn slot_mut(&mut self, kind: Kind) -> Option<&mut Slot> {
+        match kind {
+            Kind::Main => Some(&mut self.main),
+            Kind::Log => self.log.as_mut(),
+        }
+    }
+
+    /// When the loop must wake up even if nothing happens.
+    pub fn deadline(&self) -> Option<Instant> {
+        [self.main.deadline(), self.log.as_ref().and_then(Slot::deadline)].into_iter().flatten().min()
+    }
+
+    /// Handles one event. This is the whole of runsv's behaviour.
+    pub fn step(&mut self, ev: Event, now: Now, io: &mut impl Io) -> Flow {
+        match ev {
+            Event::Tick => {
+                timers(&mut self.main, now, io);
+                if let Some(log) = &mut self.log {
+                    timers(log, now, io);
+                }
+                if self.exit_due(io) {
+                    return Flow::Exit;
+                }
+                if let Some(log) = &mut self.log {
+                    start_if_due(log, now, io);
+                }
+                start_if_due(&mut self.main, now, io);
+            }
+            Event::Control(kind, c) => {
+                if let Some(s) = self.slot_mut(kind) {
+                    control(s, c, now, io);
+                }
+            }
+            Event::Terminate => control(&mut self.main, b'x', now, io),
+            Event::Exited(kind, st) => {
+                if let Some(s) = self.slot_mut(kind) {
+                    reaped(s, st, now, io);
+                }
+            }
+            Event::ReadyLine(kind) => {
+                if let Some(s) = self.slot_mut(kind) {
+                    if !s.ready && s.pid > 0 && s.state == State::Run {
+                        s.ready = true;
+                        io.set_ready(kind, s.pid);
+                    }
+                }
+            }
+            Event::Hold(kind, h, on) => {
+                if let Some(s) = self.slot_mut(kind) {
+                    s.holds.set(h, on);
+                    if on && h.stops_running() && s.state == State::Run && s.pid > 0 {
+                        stop(s, now, io);
+                    }
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Exit once the main service is down for good; with a running log
+    /// service, first close the pipe so that it sees end-of-file. A group
+    /// still due for its `timeout-kill` KILL is waited for, so nothing the
+    /// service forked outlives runsv.
+    fn exit_due(&mut self, io: &mut impl Io) -> bool {
+        if self.main.want != Want::Exit || self.main.state != State::Down {
+            return false;
+        }
+        let mut lingering = |s: &Slot| s.linger.is_some_and(|(pgid, _)| io.group_alive(pgid));
+        if lingering(&self.main) || self.log.as_ref().is_some_and(&mut lingering) {
+            return false;
+        }
+        match &mut self.log {
+            Some(log) if log.pid != 0 => {
+                if log.want != Want::Exit {
+                    log.want = Want::Exit;
+                    publish(log, io);
+                    io.close_log_pipe();
+                }
+                false
+            }
+            _ => true,
+        }
+    }
+}
+
+fn publish(s: &mut Slot, io: &mut impl Io) {
+    if io.publish(s) {
+        s.pid_changed = false;
+    }
+}
+
+/// The service's `control/C` override; the log service has none.
+fn custom(s: &Slot, c: u8, io: &mut impl Io) -> bool {
+    s.kind == Kind::Main && io.control_script(c, s.pid)
+}
+
+fn signal(s: &Slot, sig: i32, io: &mut impl Io) {
+    // Never 0 or negative: that would signal a whole process group.
+    if s.pid > 0 {
+        io.kill(s.pid, sig);
+    }
+}
+
+/// Signals the process group led by `pgid`: only ever the pid of a
+/// `./run` that runsv started as a group leader; never 0, 1 or negative.
+fn signal_group(pgid: i32, sig: i32, io: &mut impl Io) {
+    if pgid > 1 {
+        io.kill(-pgid, sig);
+    }
+}
+
+/// A stop signal (down-signal, CONT, KILL): to the group with
+/// `flag-killpg`, else to the pid.
+fn signal_stop(s: &Slot, sig: i32, io: &mut impl Io) {
+    if s.state == State::Run && s.group == Group::Stops && s.pid > 0 {
+        signal_group(s.pid, sig, io);
+    } else {
+        signal(s, sig, io);
+    }
+}
+
+fn start_if_due(s: &mut Slot, now: Now, io: &mut impl Io) {
+    if s.wants_start() && !s.delayed(now.mono) {
+        start(s, now, io);
+    }
+}
+
+/// Starts `./finish CODE STATUS` in state finish, else `./run`.
+fn start(s: &mut Slot, now: Now, io: &mut impl Io) {
+    let finishing = s.state == State::Finish;
+    let what = if finishing {
+        let code = if s.wstat.term_signal().is_some() { -1 } else { (s.wstat.0 >> 8) & 0xff };
+        Spawn::Finish { code, status: s.wstat.low_byte() }
+    } else {
+        custom(s, b'u', io);
+        // The readiness of the previous `./run` ends here.
+        io.unready(s.kind, s.ready);
+        s.ready = false;
+        let notification_fd = io.config(s.kind, extras::NOTIFICATION_FD, extras::parse_notification_fd);
+        s.group = if io.flag(s.kind, extras::FLAG_KILLPG) {
+            Group::Stops
+        } else if io.flag(s.kind, extras::FLAG_TIMEOUT_KILLPG) {
+            Group::TimeoutKill
+        } else {
+            Group::Shared
+        };
+        Spawn::Run { notification_fd, own_group: s.group != Group::Shared }
+    };
+    let Some(pid) = io.spawn(s.kind, &what) else {
+        s.not_before = Some(now.mono + FORK_RETRY);
+        return;
+    };
+    if finishing {
+        s.kill_at = io
+            .config(s.kind, extras::TIMEOUT_FINISH, extras::parse_millis)
+            .filter(|&ms| ms > 0)
+            .and_then(|ms| now.mono.checked_add(Duration::from_millis(ms)));
+    } else {
+        s.stamp = now.tai;
+        s.started = now.mono;
+        s.state = State::Run;
+        s.stop_sent = false;
+        s.kill_at = None;
+    }
+    s.pid = pid;
+    s.pid_changed = true;
+    s.paused = false;
+    s.term = false;
+    s.not_before = None;
+    s.once_pending = false;
+    publish(s, io);
+}
+
+/// One control letter (docs/PROTOCOL.md, "The control FIFO").
+fn control(s: &mut Slot, c: u8, now: Now, io: &mut impl Io) {
+    let running = s.state == State::Run;
+    match c {
+        b'd' => {
+            s.want = Want::Down;
+            s.once_pending = false;
+            publish(s, io);
+            if running {
+                stop(s, now, io);
+            }
+        }
+        b'u' => {
+            s.want = Want::Up;
+            cut_backoff(s, now);
+            publish(s, io);
+            if s.state == State::Down {
+                // During a restart delay, the Tick that ends it starts it.
+                start_if_due(s, now, io);
+            }
+        }
+        b'o' => {
+            s.want = Want::Down;
+            cut_backoff(s, now);
+            publish(s, io);
+            if s.state == State::Down {
+                s.once_pending = true;
+                start_if_due(s, now, io);
+            }
+        }
+        b'x' => {
+            // The log service exits when the pipe closes, not on request.
+            if s.kind == Kind::Log {
+                return;
+            }
+            s.want = Want::Exit;
+            s.once_pending = false;
+            publish(s, io);
+            if running {
+                stop(s, now, io);
+            }
+        }
+        b't' => {
+            if running {
+                stop(s, now, io);
+            }
+        }
+        b'k' => {
+            if running && !custom(s, c, io) {
+                signal_stop(s, libc::SIGKILL, io);
+                s.stop_sent = true;
+            }
+            // runit marks it down without writing the status: the files
+            // catch up when the process is reaped.
+            s.state = State::Down;
+        }
+        b'p' => {
+            if running && !custom(s, c, io) {
+                signal(s, libc::SIGSTOP, io);
+            }
+            s.paused = true;
+            publish(s, io);
+        }
+        b'c' => {
+            if running && !custom(s, c, io) {
+                signal(s, libc::SIGCONT, io);
+            }
+            s.paused = false;
+            publish(s, io);
+        }
+        _ => {
+            if let Some(sig) = letter_signal(c) {
+                if running && !custom(s, c, io) {
+                    signal(s, sig, io);
+                }
+            }
+        }
+    }
+}
+
+/// The letters that only pass a signal on.
+fn letter_signal(c: u8) -> Option<i32> {
+    match c {
+        b'h' => Some(libc::SIGHUP),
+        b'a' => Some(libc::SIGALRM),
+        b'i' => Some(libc::SIGINT),
+        b'q' => Some(libc::SIGQUIT),
+        b'1' => Some(libc::SIGUSR1),
+        b'2' => Some(libc::SIGUSR2),
+        _ => None,
+    }
+}
+
+/// The stop procedure, with the opt-in `down-signal` instead of TERM and
+/// the `timeout-kill` deadline; the `control/t` script may replace the
+/// signal, and `control/d` or `control/x` runs after it.
+fn stop(s: &mut Slot, now: Now, io: &mut impl Io) {
+    if s.pid > 0 && !custom(s, b't', io) {
+        let sig = io.config(s.kind, extras::DOWN_SIGNAL, extras::parse_signal).unwrap_or(libc::SIGTERM);
+        signal_stop(s, sig, io);
+        s.term = true;
+        s.stop_sent = true;
+        if s.kill_at.is_none() {
+            if let Some(ms) = io.config(s.kind, extras::TIMEOUT_KILL, extras::parse_millis).filter(|&ms| ms > 0) {
+                s.kill_at = now.mono.checked_add(Duration::from_millis(ms));
+            }
+        }
+        publish(s, io);
+    }
+    let after = match s.want {
+        Want::Down => b'd',
+        Want::Exit => b'x',
+        Want::Up => return,
+    };
+    signal_stop(s, libc::SIGCONT, io);
+    custom(s, after, io);
+}
+
+/// Deadlines that passed: `timeout-kill`, `timeout-finish`, and the group
+/// of a stopped `./run` that outlived it.
+fn timers(s: &mut Slot, now: Now, io: &mut impl Io) {
+    if s.kill_at.is_some_and(|t| now.mono >= t) {
+        s.kill_at = None;
+        if s.pid > 0 {
+            if s.state == State::Run && s.group != Group::Shared {
+                signal_group(s.pid, libc::SIGKILL, io);
+            } else {
+                signal(s, libc::SIGKILL, io);
+            }
+        }
+    }
+    if let Some((pgid, t)) = s.linger {
+        if now.mono >= t {
+            s.linger = None;
+            signal_group(pgid, libc::SIGKILL, io);
+        }
+    }
+}
+
+/// An explicit `u` or `o` starts a service held back by `restart-backoff`
+/// without waiting (runit's 1-second rule still holds) and resets it.
+fn cut_backoff(s: &mut Slot, now: Now) {
+    if s.backoff_next.take().is_some() {
+        s.not_before = s.floor.filter(|&t| t > now.mono);
+    }
+}
+
+/// When the slot, just gone down, may start again: runit's 1 second after
+/// a run shorter than that, or the `restart-backoff` delay.
+fn schedule_restart(s: &mut Slot, now: Now, io: &mut impl Io) {
+    let lived = now.mono.saturating_duration_since(s.started);
+    s.floor = if lived < RESTART_DELAY { Some(now.mono + RESTART_DELAY) } else { None };
+    s.not_before = s.floor;
+    let Some(b) = io.config(s.kind, extras::RESTART_BACKOFF, extras::parse_backoff) else {
+        s.backoff_next = None;
+        return;
+    };
+    let max = Duration::from_millis(b.max);
+    if s.stop_sent || lived >= max {
+        // Stopped on purpose, or up long enough: not a failing service.
+        s.backoff_next = None;
+        return;
+    }
+    let delay = s.backoff_next.unwrap_or(Duration::from_millis(b.initial)).min(max);
+    s.not_before = [s.floor, now.mono.checked_add(delay)].into_iter().flatten().max();
+    s.backoff_next = Some(delay.saturating_mul(2).min(max));
+}
+
+/// The slot's process was reaped.
+fn reaped(s: &mut Slot, st: WaitStatus, now: Now, io: &mut impl Io) {
+    if s.state != State::Finish {
+        // `./run` is gone, and so is its readiness; a pending timeout-kill
+        // still reaches what is left of its group.
+        io.unready(s.kind, s.ready);
+        s.ready = false;
+        if let Some(t) = s.kill_at.filter(|_| s.state == State::Run && s.group != Group::Shared) {
+            s.linger = Some((s.pid, t));
+        }
+    }
+    s.kill_at = None;
+    s.pid = 0;
+    s.pid_changed = true;
+    s.term = false;
+    if s.kind == Kind::Main {
+        s.wstat = st;
+        if s.state != State::Finish && io.finish_exists() {
+            s.state = State::Finish;
+            publish(s, io);
+            return;
+        }
+    }
+    s.state = State::Down;
+    s.stamp = now.tai;
+    publish(s, io);
+    // runit sleeps a full second here, blocking everything; only this
+    // slot's next start is held back.
+    schedule_restart(s, now, io);
+}
+
+#[cfg(test)]
+mod tests;
