@@ -111,7 +111,8 @@ fn pid_in(p: &Path) -> i32 {
 #[test]
 fn a_setsid_grandchild_is_gone_after_sv_down_and_runsv_stays_outside() {
     let Some(root) = Root::new("grandchild") else { return };
-    let svc = contained("setsid sh -c 'echo $$ > ../gc; exec sleep 100000' </dev/null >/dev/null 2>&1 &\nexec sleep 100000");
+    let svc =
+        contained("setsid sh -c 'echo $$ > ../gc; exec sleep 100000' </dev/null >/dev/null 2>&1 &\nexec sleep 100000");
     let runsv = runsv_under(&root.path, &svc);
     let cg = root.join("svc");
     svc.wait_stat("supervise", "run");
@@ -165,7 +166,9 @@ fn cgroup_files_are_written_into_the_cgroup() {
             svc.file(&format!("cgroup/{file}"), &format!("{value}\n"));
             checks.push((file, value));
         } else {
-            eprintln!("{file} not checked: the {ctrl} controller is not available here (cgroup.controllers: {ctrls:?})");
+            eprintln!(
+                "{file} not checked: the {ctrl} controller is not available here (cgroup.controllers: {ctrls:?})"
+            );
         }
     }
     let _runsv = runsv_under(&root.path, &svc);

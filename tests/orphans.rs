@@ -101,7 +101,10 @@ impl Scan {
     }
 
     fn runsv(&self) -> Option<i32> {
-        children(self.runsvdir.pid()).into_iter().map(|(p, _)| p).find(|&p| alive(p) && arg1(p).as_deref() == Some("svc"))
+        children(self.runsvdir.pid())
+            .into_iter()
+            .map(|(p, _)| p)
+            .find(|&p| alive(p) && arg1(p).as_deref() == Some("svc"))
     }
 
     fn instances(&self) -> Vec<i32> {
@@ -251,14 +254,14 @@ fn start_time(pid: i32) -> u64 {
 fn survives(svc: &ServiceDir, victim: &mut Proc) -> bool {
     let _runsv = util::start_runsv(svc);
     wait_for("the new ./run", || read(&svc.join("instances")).lines().count() == 1);
-    svc.wait_stat("supervise", "run\n");
+    svc.wait_stat("supervise", "run");
     victim.running()
 }
 
 #[test]
 fn a_reused_pid_is_never_signalled() {
     let boot = unix::procstat::boot_id().unwrap();
-    let cases: [(&str, fn(i32, u64, &str) -> Option<StartRecord>); 4] = [
+    let cases: [(&str, Forge); 4] = [
         ("no start record (runit's files)", |_, _, _| None),
         ("another start time", |p, t, b| Some(rec(p, t + 1, b))),
         ("another boot", |p, t, _| Some(rec(p, t, "0badb007-0000-4000-8000-000000000000"))),
@@ -271,6 +274,9 @@ fn a_reused_pid_is_never_signalled() {
         assert!(survives(&svc, &mut victim), "{what}: the unrelated process was signalled");
     }
 }
+
+/// A record for (pid, start time of the real process, boot id).
+type Forge = fn(i32, u64, &str) -> Option<StartRecord>;
 
 fn rec(pid: i32, start_time: u64, boot: &str) -> StartRecord {
     StartRecord { pid: pid as u32, start_time, boot_id: boot.into(), cgroup: None }

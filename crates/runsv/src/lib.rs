@@ -54,6 +54,7 @@
 //!   explicit `u`/`o` resets it; never less than runit's 1-second rule;
 //! - `control/C` scripts get the service's pid as `argv[1]` when it has one.
 
+mod contain;
 mod home;
 pub mod io;
 pub mod machine;
@@ -135,6 +136,9 @@ struct Runsv {
     _locks: Vec<File>,
 }
 
+/// How often an orphan is looked at where the kernel has no pidfd.
+const ORPHAN_RECHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Reads at most one pending control byte.
 fn read_control(fifo: &File) -> Option<u8> {
     let mut b = [0u8; 1];
@@ -158,9 +162,16 @@ impl Runsv {
                 fds.push(unix::poll::readable(r.as_raw_fd()));
             }
             fds.extend(self.io.ready_fds().map(unix::poll::readable));
+            self.io.contain_fds(&mut fds);
+            let mut deadline = self.machine.deadline();
+            if self.io.needs_recheck() {
+                // Old kernels: no pidfd tells when an orphan ends.
+                let soon = std::time::Instant::now() + ORPHAN_RECHECK;
+                deadline = Some(deadline.map_or(soon, |d| d.min(soon)));
+            }
             // Poll errors (EINVAL, ENOMEM) are transient at worst: the loop
             // simply goes round again.
-            let _ = unix::poll::poll_until(&mut fds, self.machine.deadline());
+            let _ = unix::poll::poll_until(&mut fds, deadline);
 
             let sigterm = self.signals.drain().contains(&libc::SIGTERM);
             while let Some((pid, st)) = unix::proc::reap_one() {
@@ -181,6 +192,10 @@ impl Runsv {
             }
             if sigterm {
                 self.step(Event::Terminate);
+            }
+            let draining: Vec<Kind> = self.machine.draining().collect();
+            for ev in self.io.contain_events(&draining) {
+                self.step(ev);
             }
         }
     }
@@ -237,7 +252,11 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
     }
     // Status files are written through the supervise directories held
     // open, so they stay right if the service directory is replaced.
-    let opened = |d: SuperviseDir| SlotFiles { sup: d.clone().opened().unwrap_or(d), ready_pipe: None };
+    let opened = |d: SuperviseDir| SlotFiles {
+        sup: d.clone().opened().unwrap_or(d),
+        ready_pipe: None,
+        contain: Default::default(),
+    };
 
     let mut machine = Machine::new(main_want, has_log.then_some(log_want), Now::read());
     let main_control = open_control("supervise/control", &label)?;
@@ -247,8 +266,12 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
         log_pipe,
         main: opened(SuperviseDir::main()),
         log: has_log.then(|| opened(SuperviseDir::log())),
+        env: contain::Env::new(dir),
     };
+    // Read before the first status write replaces the old runsv's.
+    let (orphan_main, orphan_log) = io.find_orphans();
     machine.publish_all(&mut io);
+    machine.orphans_found(orphan_main, orphan_log, Now::read(), &mut io);
 
     let mut ok = vec![open_ok("supervise/ok", &label)?];
     if has_log {

@@ -125,6 +125,12 @@ impl Cgroup {
         Cgroup { root: root.to_path_buf(), path: root.join(rel) }
     }
 
+    /// An existing cgroup known only by its path (e.g. from a record an
+    /// earlier supervisor wrote): everything but [`Cgroup::enable`] works.
+    pub fn existing(path: &Path) -> Cgroup {
+        Cgroup { root: path.to_path_buf(), path: path.to_path_buf() }
+    }
+
     /// Creates the cgroup (and any missing parents below `root`) and checks
     /// that processes can be moved into it.
     pub fn create(root: &Path, rel: &Path) -> Result<Cgroup, CgroupError> {

@@ -118,6 +118,12 @@ pub struct ChildSpec {
     pub cwd_fail: Vec<u8>,
     pub fd_fail: Vec<u8>,
     pub fail_code: i32,
+    /// `(fd, bytes)` written first in the child, each with one `write`
+    /// (e.g. `0` into a cgroup's `cgroup.procs`, opened before the fork,
+    /// to join the cgroup before anything else runs); a failure writes
+    /// `write_fail` plus the errno text and exits with `fail_code`.
+    pub writes: Vec<(RawFd, Vec<u8>)>,
+    pub write_fail: Vec<u8>,
 }
 
 impl ChildSpec {
@@ -138,6 +144,8 @@ impl ChildSpec {
             cwd_fail: exec_fail.to_vec(),
             fd_fail: exec_fail.to_vec(),
             fail_code: 111,
+            writes: Vec::new(),
+            write_fail: exec_fail.to_vec(),
         })
     }
 
@@ -197,6 +205,13 @@ impl ChildSpec {
     unsafe fn child(&self, argv: &[*const libc::c_char], candidates: &[CString], mut mask: libc::sigset_t) -> ! {
         // SAFETY: only async-signal-safe calls, on memory prepared before fork.
         unsafe {
+            for (fd, bytes) in &self.writes {
+                let n = libc::write(*fd, bytes.as_ptr().cast(), bytes.len());
+                if n < 0 || n as usize != bytes.len() {
+                    let e = if n < 0 { errno_now() } else { libc::EIO };
+                    fail(&self.write_fail, e, self.fail_code);
+                }
+            }
             if self.setsid {
                 libc::setsid();
             }
@@ -314,6 +329,25 @@ mod tests {
         assert_eq!(st.exit_code(), Some(0));
         assert_eq!(pgid, pid);
         assert_ne!(mine, pid);
+    }
+
+    #[test]
+    fn writes_happen_in_the_child_before_exec() {
+        let (r, w) = crate::fd::pipe_cloexec().unwrap();
+        use std::os::fd::AsRawFd;
+        let mut spec = ChildSpec::new(b"/bin/sh", &[b"sh", b"-c", b"exit 0"], b"x: ").unwrap();
+        spec.writes.push((w.as_raw_fd(), b"0\n".to_vec()));
+        let st = wait_pid(spec.spawn().unwrap()).unwrap();
+        assert_eq!(st.exit_code(), Some(0));
+        drop(w);
+        let mut got = String::new();
+        use std::io::Read;
+        std::fs::File::from(r).read_to_string(&mut got).unwrap();
+        assert_eq!(got, "0\n");
+        let mut bad = ChildSpec::new(b"/bin/sh", &[b"sh", b"-c", b"exit 0"], b"x: ").unwrap();
+        bad.writes.push((-1, b"0".to_vec()));
+        bad.write_fail = b"x: unable to join cgroup: ".to_vec();
+        assert_eq!(wait_pid(bad.spawn().unwrap()).unwrap().exit_code(), Some(111));
     }
 
     #[test]

@@ -13,6 +13,10 @@ enum Did {
     Ready(Kind, i32),
     Unready(Kind, bool),
     CloseLogPipe,
+    Drain(Kind),
+    Release(Kind),
+    OrphanSignal(Kind, i32),
+    OrphanDrain(Kind),
 }
 
 #[derive(Default)]
@@ -28,11 +32,15 @@ struct Fake {
     group_alive: bool,
     /// Every status written: (slot, pid, state, want, paused, term).
     published: Vec<(Kind, i32, State, Want, bool, bool)>,
+    /// What `contain` answers (`Off` by default: no `cgroup/`).
+    containment: Containment,
+    /// Whether a drained cgroup still has processes.
+    cgroup_populated: bool,
 }
 
 impl Fake {
     fn new() -> Fake {
-        Fake { next_pid: 100, ..Fake::default() }
+        Fake { next_pid: 100, containment: Containment::Off, ..Fake::default() }
     }
     fn with(mut self, kind: Kind, name: &'static str, content: &'static [u8]) -> Fake {
         self.files.insert((kind, name), content);
@@ -106,6 +114,25 @@ impl Io for Fake {
     }
     fn close_log_pipe(&mut self) {
         self.did.push(Did::CloseLogPipe);
+    }
+    fn contain(&mut self, slot: Kind) -> Containment {
+        // Not in `did`: every start asks, and most tests have no cgroup/.
+        let _ = slot;
+        self.containment
+    }
+    fn cgroup_drain(&mut self, slot: Kind) -> bool {
+        self.did.push(Did::Drain(slot));
+        !self.cgroup_populated
+    }
+    fn cgroup_release(&mut self, slot: Kind) {
+        self.did.push(Did::Release(slot));
+    }
+    fn orphan_signal(&mut self, slot: Kind, sig: i32) {
+        self.did.push(Did::OrphanSignal(slot, sig));
+    }
+    fn orphan_drain(&mut self, slot: Kind) -> bool {
+        self.did.push(Did::OrphanDrain(slot));
+        !self.cgroup_populated
     }
 }
 
