@@ -186,7 +186,8 @@ fn a_controller_that_is_missing_is_a_warning_not_a_crash() {
     let _runsv = runsv_under(&root.path, &svc);
     svc.wait_stat("supervise", "run");
     let pid = svc.status("supervise").unwrap().pid as i32;
-    assert!(pids_in(&root.join("svc")).contains(&pid), "still contained");
+    // The child joins between fork and exec: wait for it.
+    wait_for("./run in its cgroup", || pids_in(&root.join("svc")).contains(&pid));
     let err = util::runsv_stderr(&svc);
     assert!(err.contains("warning: ") && err.contains("nosuchctl"), "{err}");
 }

@@ -119,6 +119,10 @@ pub struct Report {
     /// `None`: no `notification-fd`; `Some(None)`: not ready;
     /// `Some(Some((s, t)))`: ready for `s` seconds, since `t`.
     pub ready: Option<Option<(u64, unix::tai64n::Tai64n)>>,
+    /// When the running process is contained (`cgroup/`): its cgroup's
+    /// path, `memory.current` and `pids.current` (`None` where the
+    /// controller is not enabled). The three fields are left out otherwise.
+    pub cgroup: Option<(Vec<u8>, Option<u64>, Option<u64>)>,
 }
 
 impl Report {
@@ -170,6 +174,15 @@ impl Report {
                 o.str("ready_since", &t.to_hex());
             }
         }
+        if let Some((path, mem, pids)) = &self.cgroup {
+            o.str("cgroup", path);
+            let mut num = |k, v: &Option<u64>| match v {
+                Some(n) => o.num(k, *n),
+                None => o.null(k),
+            };
+            num("memory_current", mem);
+            num("pids_current", pids);
+        }
     }
 }
 
@@ -218,6 +231,7 @@ mod tests {
             term: true,
             normally_up: Some(true),
             ready: Some(Some((5, unix::tai64n::Tai64n { secs: (1 << 62) + 10, nanos: 500 }))),
+            cgroup: None,
         };
         let mut out = Vec::new();
         let mut o = Object::new(&mut out);
@@ -228,6 +242,20 @@ mod tests {
             "{\"state\":\"run\",\"pid\":42,\"seconds\":7,\"want\":\"up\",\"paused\":false,\"got_term\":true,\
              \"normally\":\"up\",\"ready\":true,\"ready_seconds\":5,\
              \"ready_since\":\"@400000000000000a000001f4\"}"
+        );
+    }
+
+    #[test]
+    fn a_contained_report_adds_the_cgroup() {
+        let r = Report { cgroup: Some((b"/sys/fs/cgroup/web".to_vec(), Some(4096), None)), ..Report::default() };
+        let mut out = Vec::new();
+        let mut o = Object::new(&mut out);
+        r.fields(&mut o);
+        o.end();
+        let s = String::from_utf8(out).unwrap();
+        assert!(
+            s.ends_with(",\"cgroup\":\"/sys/fs/cgroup/web\",\"memory_current\":4096,\"pids_current\":null}"),
+            "{s}"
         );
     }
 }
