@@ -276,3 +276,31 @@ fn cgroup_required_keeps_the_service_down_with_a_reason() {
     assert!(out.starts_with("down: ") && out.contains("want up"), "{out}");
     assert!(!svc.scratch().join("started").exists());
 }
+
+/// A contained service whose runsv was SIGKILLed: the next runsv stops the
+/// orphan and empties its cgroup (the setsid grandchild too) before it
+/// starts the service again, in a fresh cgroup.
+#[test]
+fn an_orphaned_contained_service_is_emptied_before_the_next_start() {
+    let Some(root) = Root::new("orphan") else { return };
+    let svc = contained(
+        "echo $$ >> ../starts\nsetsid sh -c 'echo $$ >> ../gc; exec sleep 100000' </dev/null >/dev/null 2>&1 &\nexec sleep 100000",
+    );
+    let first = runsv_under(&root.path, &svc);
+    svc.wait_stat("supervise", "run");
+    wait_for("the grandchild", || read(&svc.scratch().join("gc")).lines().count() == 1);
+    let old_main = svc.status("supervise").unwrap().pid as i32;
+    let old_gc = pid_in(&svc.scratch().join("gc"));
+    wait_for("both in the cgroup", || pids_in(&root.join("svc")).len() == 2);
+    first.signal(libc::SIGKILL);
+    let mut first = first;
+    first.wait_exit();
+    assert!(alive(old_main) && alive(old_gc), "SIGKILL of runsv leaves the service running");
+    let _second = runsv_under(&root.path, &svc);
+    wait_for("the second start", || read(&svc.scratch().join("starts")).lines().count() == 2);
+    assert!(!alive(old_main), "the orphan was stopped first");
+    assert!(!alive(old_gc), "and everything in its cgroup");
+    wait_for("the new instance and its grandchild in the cgroup", || pids_in(&root.join("svc")).len() == 2);
+    let err = util::runsv_stderr(&svc);
+    assert!(err.contains("left running by an earlier runsv"), "{err}");
+}
