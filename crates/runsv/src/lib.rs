@@ -32,6 +32,12 @@
 //!   void-linux/runit#25);
 //! - `supervise/lock`, `control` and `ok` are never opened through a
 //!   symlink (a fatal `symbolic link loop` instead).
+//! - a `./run` (and log service) left running by a runsv killed with
+//!   SIGKILL is found through `supervise/start` (pid, start time, boot id;
+//!   a new file runit's tools ignore), stopped service first, then the log
+//!   after it read everything, before anything starts: no second instance
+//!   (runit starts one beside the orphan; module `contain`,
+//!   [`machine::Orphan`]).
 //!
 //! Opt-in extras (docs/EXTENSIONS.md; `supervise::extras` has the file
 //! formats). A
@@ -53,6 +59,10 @@
 //!   twice as long each time up to MAX; a run that lasts MAX, a stop, or an
 //!   explicit `u`/`o` resets it; never less than runit's 1-second rule;
 //! - `control/C` scripts get the service's pid as `argv[1]` when it has one.
+//! - `cgroup/`: `./run` and `./finish` in a cgroup v2 of their own, with
+//!   limits from the files there; whatever is left when the process ends
+//!   is killed, and the service is down only once the cgroup is empty
+//!   (`supervise::cgroupdir`, `unix::cgroup`).
 
 mod contain;
 mod home;
