@@ -229,8 +229,13 @@ fn read_only_run(svc: &ServiceDir) -> Option<Proc> {
             .stdout(Stdio::null())
             .stderr(err),
     );
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    if let Some(st) = p.child.try_wait().unwrap() {
+    // Either runsv comes up (its status file appears) or the mount failed.
+    let mut exited = None;
+    wait_for("runsv under unshare, or its failure", || {
+        exited = p.child.try_wait().unwrap();
+        exited.is_some() || svc.join("supervise/stat").exists()
+    });
+    if let Some(st) = exited {
         eprintln!("skipped: no private read-only cgroup2 mount here ({st})");
         return None;
     }
