@@ -9,7 +9,11 @@
 use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::Fatal;
@@ -97,19 +101,12 @@ pub enum Subdirs {
 }
 
 fn open_cwd() -> io::Result<OwnedFd> {
-    // SAFETY: a valid C string literal; the fd is owned by the result.
-    let fd = unsafe { libc::open(c".".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd was just opened and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    Ok(open(".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?)
 }
 
 /// Reads the env directory `dir` (relative to the current directory) into
 /// `edits`, then returns to the starting directory.
 pub fn read_dir(dir: &[u8], subdirs: Subdirs, edits: &mut Edits) -> Result<(), Fatal> {
-    use std::os::fd::AsRawFd;
     let start = open_cwd().map_err(|e| Fatal::err(&[b"unable to open current working directory"], e))?;
     let path = std::path::Path::new(std::ffi::OsStr::from_bytes(dir));
     std::env::set_current_dir(path).map_err(|e| Fatal::err(&[b"unable to switch to directory: ", dir], e))?;
@@ -142,25 +139,18 @@ pub fn read_dir(dir: &[u8], subdirs: Subdirs, edits: &mut Edits) -> Result<(), F
             }
         }
     }
-    // SAFETY: start is an open directory descriptor.
-    if unsafe { libc::fchdir(start.as_raw_fd()) } == -1 {
-        return Err(Fatal::err(&[b"unable to switch to starting directory"], io::Error::last_os_error()));
-    }
+    nix::unistd::fchdir(&start).map_err(|e| Fatal::err(&[b"unable to switch to starting directory"], e.into()))?;
     Ok(())
 }
 
 /// The whole content of `name`, `None` if it does not exist. Opened
 /// non-blocking like runit, so a FIFO without a writer reads as empty.
 fn read_file(name: &[u8]) -> io::Result<Option<Vec<u8>>> {
-    let c = std::ffi::CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: c is a valid C string; the fd is owned by the File below.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC) };
-    if fd < 0 {
-        let e = io::Error::last_os_error();
-        return if e.raw_os_error() == Some(libc::ENOENT) { Ok(None) } else { Err(e) };
-    }
-    // SAFETY: fd was just opened and is owned by nobody else.
-    let mut f = unsafe { File::from_raw_fd(fd) };
+    let mut f = match open(name, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty()) {
+        Ok(fd) => File::from(fd),
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     let mut buf = Vec::new();
     loop {
         match f.read_to_end(&mut buf) {

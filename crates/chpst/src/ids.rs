@@ -2,14 +2,16 @@
 //! privileges.
 //!
 //! A SPEC is `user`, `user:group[:group...]` or `:uid:gid[:gid...]`. Names
-//! are looked up with `getpwnam`/`getgrnam`, so after `-/` the lookups read
-//! the new root's `/etc/passwd` and `/etc/group` (glibc's files backend opens
-//! them on every call). `/etc/group` memberships are never added: the
+//! are looked up as `getpwnam`/`getgrnam` would ([`accounts`]), so after `-/`
+//! the lookups read the new root's `/etc/nsswitch.conf`, `/etc/passwd` and
+//! `/etc/group`. `/etc/group` memberships are never added: the
 //! supplementary list is exactly the listed groups, or the primary group.
 
-use std::ffi::CString;
 use std::io;
 
+use nix::unistd::{self, Gid, Uid};
+
+use crate::accounts::{self, Lookup};
 use crate::Fatal;
 
 /// At most this many groups are taken from a SPEC (runit's limit).
@@ -38,7 +40,7 @@ pub fn parse_numeric(s: &[u8]) -> Option<Ids> {
     Some(Ids { uid, gids })
 }
 
-fn number(s: &[u8]) -> Option<u32> {
+pub(crate) fn number(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 10 || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -47,50 +49,12 @@ fn number(s: &[u8]) -> Option<u32> {
     (n < u64::from(u32::MAX)).then_some(n as u32)
 }
 
-/// The outcome of one passwd/group lookup.
-enum Lookup<T> {
-    Found(T),
-    Missing,
-    Failed(io::Error),
-}
-
-fn clear_errno() {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() = 0 };
-}
-
-fn after_null<T>() -> Lookup<T> {
-    let e = io::Error::last_os_error();
-    match e.raw_os_error() {
-        Some(0) | None => Lookup::Missing,
-        Some(_) => Lookup::Failed(e),
-    }
-}
-
 fn getpwnam(name: &[u8]) -> Lookup<(libc::uid_t, libc::gid_t)> {
-    let Ok(c) = CString::new(name) else { return Lookup::Missing };
-    clear_errno();
-    // SAFETY: c is a valid C string; the result is read before any other
-    // passwd call (chpst is single-threaded).
-    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
-    if pw.is_null() {
-        return after_null();
-    }
-    // SAFETY: pw is non-null and points to libc's static passwd record.
-    let pw = unsafe { &*pw };
-    Lookup::Found((pw.pw_uid, pw.pw_gid))
+    accounts::passwd(name)
 }
 
 fn getgrnam(name: &[u8]) -> Lookup<libc::gid_t> {
-    let Ok(c) = CString::new(name) else { return Lookup::Missing };
-    clear_errno();
-    // SAFETY: as for getpwnam.
-    let gr = unsafe { libc::getgrnam(c.as_ptr()) };
-    if gr.is_null() {
-        return after_null();
-    }
-    // SAFETY: gr is non-null and points to libc's static group record.
-    Lookup::Found(unsafe { (*gr).gr_gid })
+    accounts::group(name)
 }
 
 /// Resolves a `-u`/`-U` SPEC (the extended grammar).
@@ -134,63 +98,44 @@ pub fn resolve_account(name: &[u8]) -> Result<Ids, Fatal> {
     }
 }
 
-fn os_result(r: libc::c_int) -> io::Result<()> {
-    if r == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
 /// Sets the supplementary groups, then the gid, then the uid, and checks
 /// with `getresuid`/`getresgid`/`getgroups` that all of them really
 /// changed; when root dropped to another uid, also checks that uid 0 cannot
 /// be regained. Any failure is fatal before exec: the program never runs
 /// with partly dropped privileges.
 pub fn become_user(ids: &Ids) -> Result<(), Fatal> {
-    let gid = ids.gids[0];
-    // SAFETY: geteuid has no preconditions.
-    let was_root = unsafe { libc::geteuid() } == 0;
-    // SAFETY: the pointer and length describe ids.gids.
-    os_result(unsafe { libc::setgroups(ids.gids.len(), ids.gids.as_ptr()) })
-        .map_err(|e| Fatal::err(&[b"unable to setgroups"], e))?;
-    // SAFETY: setgid/setuid take plain integers.
-    os_result(unsafe { libc::setgid(gid) }).map_err(|e| Fatal::err(&[b"unable to setgid"], e))?;
-    // SAFETY: as above.
-    os_result(unsafe { libc::setuid(ids.uid) }).map_err(|e| Fatal::err(&[b"unable to setuid"], e))?;
+    let gid = Gid::from_raw(ids.gids[0]);
+    let was_root = unistd::geteuid().is_root();
+    let gids: Vec<Gid> = ids.gids.iter().map(|&g| Gid::from_raw(g)).collect();
+    unistd::setgroups(&gids).map_err(|e| Fatal::err(&[b"unable to setgroups"], e.into()))?;
+    unistd::setgid(gid).map_err(|e| Fatal::err(&[b"unable to setgid"], e.into()))?;
+    unistd::setuid(Uid::from_raw(ids.uid)).map_err(|e| Fatal::err(&[b"unable to setuid"], e.into()))?;
     verify(ids, was_root)
 }
 
 fn verify(ids: &Ids, was_root: bool) -> Result<(), Fatal> {
     let not_dropped = |what: &[u8]| Fatal::new(&[b"unable to ", what, b": ids did not change as requested"]);
-    let (mut r, mut e, mut s) = (0, 0, 0);
-    // SAFETY: the three pointers are valid for writes.
-    os_result(unsafe { libc::getresgid(&mut r, &mut e, &mut s) }).map_err(|e| Fatal::err(&[b"unable to setgid"], e))?;
-    if [r, e, s] != [ids.gids[0]; 3] {
+    let g = unistd::getresgid().map_err(|e| Fatal::err(&[b"unable to setgid"], e.into()))?;
+    if [g.real, g.effective, g.saved].map(Gid::as_raw) != [ids.gids[0]; 3] {
         return Err(not_dropped(b"setgid"));
     }
-    let mut list = vec![0 as libc::gid_t; MAX_GROUPS + 1];
-    // SAFETY: list has room for list.len() entries.
-    let n = unsafe { libc::getgroups(list.len() as libc::c_int, list.as_mut_ptr()) };
-    if n < 0 {
-        return Err(Fatal::err(&[b"unable to setgroups"], io::Error::last_os_error()));
-    }
-    list.truncate(n as usize);
+    let mut list: Vec<libc::gid_t> = unistd::getgroups()
+        .map_err(|e| Fatal::err(&[b"unable to setgroups"], e.into()))?
+        .into_iter()
+        .map(Gid::as_raw)
+        .collect();
     let mut want = ids.gids.clone();
     list.sort_unstable();
     want.sort_unstable();
     if list != want {
         return Err(not_dropped(b"setgroups"));
     }
-    let (mut r, mut e, mut s) = (0, 0, 0);
-    // SAFETY: as above.
-    os_result(unsafe { libc::getresuid(&mut r, &mut e, &mut s) }).map_err(|e| Fatal::err(&[b"unable to setuid"], e))?;
-    if [r, e, s] != [ids.uid; 3] {
+    let u = unistd::getresuid().map_err(|e| Fatal::err(&[b"unable to setuid"], e.into()))?;
+    if [u.real, u.effective, u.saved].map(Uid::as_raw) != [ids.uid; 3] {
         return Err(not_dropped(b"setuid"));
     }
-    // SAFETY: setuid takes a plain integer; success here is the failure we
-    // are looking for, and we stop at once.
-    if was_root && ids.uid != 0 && unsafe { libc::setuid(0) } == 0 {
+    // Success here is the failure we are looking for, and we stop at once.
+    if was_root && ids.uid != 0 && unistd::setuid(Uid::from_raw(0)).is_ok() {
         return Err(Fatal::new(&[b"unable to setuid: uid 0 could be regained"]));
     }
     Ok(())
@@ -217,8 +162,7 @@ mod tests {
     #[test]
     fn verification_rejects_ids_that_were_not_applied() {
         // Nothing was changed in this process, so every check must fail.
-        // SAFETY: getuid/getgid have no preconditions.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let (uid, gid) = (unistd::getuid().as_raw(), unistd::getgid().as_raw());
         let f = verify(&Ids { uid, gids: vec![gid.wrapping_add(1)] }, false).unwrap_err();
         assert_eq!(f.text, b"unable to setgid: ids did not change as requested");
         let f = verify(&Ids { uid: uid.wrapping_add(1), gids: vec![gid] }, false).unwrap_err();

@@ -21,10 +21,15 @@
 //! or the program cannot be run; otherwise the program's own.
 
 use std::io;
+use std::os::fd::IntoRawFd;
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 
 use unix::getopt::{Getopt, Opt};
-use unix::msg::{self, Label};
+use unix::msg::{self, Label, ProgramError};
 
+pub mod accounts;
 pub mod env;
 pub mod exec;
 pub mod ids;
@@ -40,6 +45,28 @@ const USAGE: &[u8] = b"[-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] 
 pub const EXIT_USAGE: i32 = 100;
 /// Exit code when the process state cannot be changed or exec fails.
 pub const EXIT_FATAL: i32 = 111;
+/// Exit code of `setlock -x` when the lock or the program failed.
+pub const EXIT_QUIET: i32 = 0;
+
+const HELP: &str = "\
+usage: chpst [-vP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir]
+             [-/ root] [-C pwd] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n]
+             [-p n] [-f n] [-c n] [-r n] [-t n] prog
+
+Changes the process state, then runs prog (runit's chpst). Also runs as
+envdir, envuidgid, pgrphack, setuidgid, setlock and softlimit.
+
+  -u user[:group...]  become user (or :uid:gid[:gid...])
+  -U user[:group...]  set $UID and $GID
+  -e dir              set the environment from dir's files
+  -/ root, -C pwd     change root, change directory
+  -n inc              change the nice level
+  -l lock, -L lock    lock a file (-l waits, -L does not)
+  -m -d -o -p -f -c -r -t n   soft limits
+  -b argv0, -P, -0 -1 -2, -v  argv[0], new session, close fds, verbose
+
+Exit codes: 100 usage, 111 failure, else prog's own. See chpst(8).
+";
 
 /// A fatal condition: the text after `chpst: fatal: ` and an optional
 /// error whose runit wording follows `: `.
@@ -57,10 +84,48 @@ impl Fatal {
     pub fn err(parts: &[&[u8]], e: io::Error) -> Fatal {
         Fatal { text: parts.concat(), err: Some(e) }
     }
+}
 
-    /// Prints `chpst: fatal: ...` and exits 111.
-    pub fn die(self) -> ! {
-        label().die(EXIT_FATAL, &[&self.text], self.err.as_ref())
+/// Why the program was not run: `main` prints it and exits with its code
+/// (no other function exits).
+#[derive(Debug)]
+pub enum Error {
+    /// `usage: NAME SYNOPSIS`, after the `$Id` line for `-V`.
+    Usage { name: Vec<u8>, synopsis: &'static [u8], version: bool },
+    /// `chpst: fatal: ...`
+    Fatal(Fatal),
+    /// `setlock -x`: the failure is silent.
+    Quiet,
+}
+
+impl From<Fatal> for Error {
+    fn from(f: Fatal) -> Error {
+        Error::Fatal(f)
+    }
+}
+
+impl ProgramError for Error {
+    fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage { .. } => EXIT_USAGE,
+            Error::Fatal(_) => EXIT_FATAL,
+            Error::Quiet => EXIT_QUIET,
+        }
+    }
+
+    fn message(&self) -> Vec<u8> {
+        match self {
+            Error::Usage { name, synopsis, version } => {
+                let mut m = Vec::new();
+                if *version {
+                    m.extend_from_slice(concat!("$Id: runit-rs ", env!("CARGO_PKG_VERSION"), " $\n").as_bytes());
+                }
+                m.extend(msg::usage_text(name, synopsis));
+                m
+            }
+            Error::Fatal(f) => label().fatal_error(EXIT_FATAL, &[&f.text], f.err.as_ref()).text,
+            Error::Quiet => Vec::new(),
+        }
     }
 }
 
@@ -85,14 +150,14 @@ pub(crate) fn label() -> Label {
     Label::new(b"chpst")
 }
 
-/// Prints `usage: NAME SYNOPSIS` and exits 100.
-pub(crate) fn usage(name: &[u8], synopsis: &[u8]) -> ! {
-    msg::usage(name, synopsis, EXIT_USAGE)
+/// `usage: NAME SYNOPSIS` (exit 100).
+pub(crate) fn usage(name: &[u8], synopsis: &'static [u8]) -> Error {
+    Error::Usage { name: name.to_vec(), synopsis, version: false }
 }
 
 /// chpst's own usage text, under `name` (also printed by `softlimit` for a
 /// bad number, as runit does).
-pub(crate) fn main_usage(name: &[u8]) -> ! {
+pub(crate) fn main_usage(name: &[u8]) -> Error {
     usage(name, USAGE)
 }
 
@@ -107,8 +172,27 @@ pub fn main() -> ! {
     let args = unix::getopt::args_bytes();
     let argv0 = args.first().map(Vec::as_slice).unwrap_or(b"");
     let name = program_name(argv0).to_vec();
-    personality::dispatch(&name, &args);
-    chpst(&name, &args)
+    if let Some(text) = msg::help_or_version(&args, &String::from_utf8_lossy(&name), HELP) {
+        msg::print_and_exit(&text)
+    }
+    keep_standard_fds_open();
+    let e = personality::dispatch(&name, &args).unwrap_or_else(|| chpst(&name, &args));
+    msg::exit_with(&e)
+}
+
+/// Opens /dev/null on standard descriptors closed at start (chpst starts
+/// without Rust's runtime, which would do it: see src/bin/chpst.rs), so that
+/// a lock file never lands on 0, 1 or 2; they are closed again right
+/// before exec ([`restore_start_state`]).
+fn keep_standard_fds_open() {
+    for fd in 0..3 {
+        if closed_at_start(fd) {
+            // The lowest free descriptor is `fd` itself; it stays open.
+            if let Ok(f) = std::fs::File::options().read(true).write(true).open("/dev/null") {
+                let _ = f.into_raw_fd();
+            }
+        }
+    }
 }
 
 /// Everything the options ask for.
@@ -139,52 +223,60 @@ fn parse_nice(s: &[u8]) -> Option<i64> {
     Some(if neg { -n } else { n })
 }
 
-fn chpst(name: &[u8], args: &[Vec<u8>]) -> ! {
+/// chpst proper: returns only why the program did not run.
+fn chpst(name: &[u8], args: &[Vec<u8>]) -> Error {
     let mut o = Options::default();
     let mut g = Getopt::new(args, b"u:U:b:e:m:d:o:p:f:c:r:t:/:C:n:l:L:vP012V");
-    let number = |v: &[u8]| limits::parse_number(v).map(Soft::Value).unwrap_or_else(|| main_usage(name));
     for opt in g.by_ref() {
         let (c, v) = match opt {
             Opt::Flag(c, v) => (c, v.unwrap_or(b"")),
-            Opt::Error(_) => main_usage(name),
+            Opt::Error(_) => return main_usage(name),
         };
-        match c {
-            b'u' => o.set_user = Some(v),
-            b'U' => o.env_user = Some(v),
-            b'b' => o.argv0 = Some(v),
-            b'e' => o.env_dir = Some(v),
-            b'm' => o.limits.set_memory(number(v)),
-            b'd' => o.limits.data = Some(number(v)),
-            b'o' => o.limits.nofile = Some(number(v)),
-            b'p' => o.limits.nproc = Some(number(v)),
-            b'f' => o.limits.fsize = Some(number(v)),
-            b'c' => o.limits.core = Some(number(v)),
-            b'r' => o.limits.rss = Some(number(v)),
-            b't' => o.limits.cpu = Some(number(v)),
-            b'/' => o.root = Some(v),
-            b'C' => o.pwd = Some(v),
-            b'n' => o.nice = parse_nice(v).unwrap_or_else(|| main_usage(name)),
-            b'l' | b'L' => {
+        let number = || limits::parse_number(v).map(Soft::Value);
+        let limit = match c {
+            b'm' | b'd' | b'o' | b'p' | b'f' | b'c' | b'r' | b't' => match number() {
+                Some(n) => Some(n),
+                None => return main_usage(name),
+            },
+            _ => None,
+        };
+        match (c, limit) {
+            (b'm', Some(n)) => o.limits.set_memory(n),
+            (b'd', n @ Some(_)) => o.limits.data = n,
+            (b'o', n @ Some(_)) => o.limits.nofile = n,
+            (b'p', n @ Some(_)) => o.limits.nproc = n,
+            (b'f', n @ Some(_)) => o.limits.fsize = n,
+            (b'c', n @ Some(_)) => o.limits.core = n,
+            (b'r', n @ Some(_)) => o.limits.rss = n,
+            (b't', n @ Some(_)) => o.limits.cpu = n,
+            (b'u', _) => o.set_user = Some(v),
+            (b'U', _) => o.env_user = Some(v),
+            (b'b', _) => o.argv0 = Some(v),
+            (b'e', _) => o.env_dir = Some(v),
+            (b'/', _) => o.root = Some(v),
+            (b'C', _) => o.pwd = Some(v),
+            (b'n', _) => match parse_nice(v) {
+                Some(n) => o.nice = n,
+                None => return main_usage(name),
+            },
+            (b'l' | b'L', _) => {
                 if o.lock.is_some() {
-                    main_usage(name);
+                    return main_usage(name);
                 }
                 o.lock = Some((v, c == b'l'));
             }
-            b'v' => o.verbose = true,
-            b'P' => o.new_session = true,
-            b'0' => o.close[0] = true,
-            b'1' => o.close[1] = true,
-            b'2' => o.close[2] = true,
-            _ => {
-                // -V: the version on stderr, then the usage.
-                msg::line(&[b"$Id: runit-rs ", env!("CARGO_PKG_VERSION").as_bytes(), b" $"]);
-                main_usage(name)
-            }
+            (b'v', _) => o.verbose = true,
+            (b'P', _) => o.new_session = true,
+            (b'0', _) => o.close[0] = true,
+            (b'1', _) => o.close[1] = true,
+            (b'2', _) => o.close[2] = true,
+            // -V: the version on stderr, then the usage.
+            _ => return Error::Usage { name: name.to_vec(), synopsis: USAGE, version: true },
         }
     }
     let operands = g.operands();
     if operands.is_empty() {
-        main_usage(name);
+        return main_usage(name);
     }
     match change_state(&o) {
         Ok(edits) => {
@@ -193,9 +285,9 @@ fn chpst(name: &[u8], args: &[Vec<u8>]) -> ! {
                 argv[0] = a0.to_vec();
             }
             let e = exec::run(&operands[0], &argv, &edits);
-            Fatal::err(&[b"unable to run: ", &argv[0]], e).die()
+            Fatal::err(&[b"unable to run: ", &argv[0]], e).into()
         }
-        Err(f) => f.die(),
+        Err(f) => f.into(),
     }
 }
 
@@ -203,19 +295,15 @@ fn chpst(name: &[u8], args: &[Vec<u8>]) -> ! {
 fn change_state(o: &Options) -> Result<Edits, Fatal> {
     let mut edits = Edits::default();
     if o.new_session {
-        // SAFETY: setsid has no preconditions; failing (already a group
-        // leader) is ignored, as runit does.
-        unsafe { libc::setsid() };
+        // Failing (already a group leader) is ignored, as runit does.
+        let _ = nix::unistd::setsid();
     }
     if let Some(dir) = o.env_dir {
         env::read_dir(dir, Subdirs::Skip { verbose: o.verbose }, &mut edits)?;
     }
     if let Some(root) = o.root {
         chdir(root)?;
-        // SAFETY: a valid C string literal.
-        if unsafe { libc::chroot(c".".as_ptr()) } == -1 {
-            return Err(Fatal::err(&[b"unable to change root directory"], io::Error::last_os_error()));
-        }
+        nix::unistd::chroot(".").map_err(|e| Fatal::err(&[b"unable to change root directory"], e.into()))?;
     }
     if let Some(pwd) = o.pwd {
         chdir(pwd)?;
@@ -280,15 +368,10 @@ pub(crate) fn stage_ids(ids: &ids::Ids, edits: &mut Edits) {
 /// lock, waiting or not. The descriptor stays open across exec, so the
 /// program holds the lock.
 pub(crate) fn lock(file: &[u8], wait: bool) -> Result<(), Fatal> {
-    let c = std::ffi::CString::new(file)
-        .map_err(|_| Fatal::err(&[b"unable to open lock: ", file], io::Error::from_raw_os_error(libc::EINVAL)))?;
-    let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT;
-    // SAFETY: c is a valid C string; the descriptor is deliberately leaked
-    // to the program.
-    let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint) };
-    if fd == -1 {
-        return Err(Fatal::err(&[b"unable to open lock: ", file], io::Error::last_os_error()));
-    }
+    let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_APPEND | OFlag::O_CREAT;
+    let fd = nix::fcntl::open(file, flags, Mode::from_bits_truncate(0o600))
+        .map_err(|e| Fatal::err(&[b"unable to open lock: ", file], e.into()))?
+        .into_raw_fd();
     unix::lock::lock_exclusive(fd, wait).map_err(|e| Fatal::err(&[b"unable to lock: ", file], e))
 }
 

@@ -5,7 +5,7 @@
 //! are applied after privileges are dropped, so they can never raise a hard
 //! limit.
 
-use std::io;
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 
 use crate::Fatal;
 
@@ -45,16 +45,16 @@ impl Limits {
     /// Applies the limits in runit's order.
     pub fn apply(&self) -> Result<(), Fatal> {
         let all = [
-            (libc::RLIMIT_DATA, self.data),
-            (libc::RLIMIT_STACK, self.stack),
-            (libc::RLIMIT_MEMLOCK, self.memlock),
-            (libc::RLIMIT_AS, self.address_space),
-            (libc::RLIMIT_NOFILE, self.nofile),
-            (libc::RLIMIT_NPROC, self.nproc),
-            (libc::RLIMIT_FSIZE, self.fsize),
-            (libc::RLIMIT_CORE, self.core),
-            (libc::RLIMIT_RSS, self.rss),
-            (libc::RLIMIT_CPU, self.cpu),
+            (Resource::RLIMIT_DATA, self.data),
+            (Resource::RLIMIT_STACK, self.stack),
+            (Resource::RLIMIT_MEMLOCK, self.memlock),
+            (Resource::RLIMIT_AS, self.address_space),
+            (Resource::RLIMIT_NOFILE, self.nofile),
+            (Resource::RLIMIT_NPROC, self.nproc),
+            (Resource::RLIMIT_FSIZE, self.fsize),
+            (Resource::RLIMIT_CORE, self.core),
+            (Resource::RLIMIT_RSS, self.rss),
+            (Resource::RLIMIT_CPU, self.cpu),
         ];
         for (resource, soft) in all {
             if let Some(soft) = soft {
@@ -65,21 +65,13 @@ impl Limits {
     }
 }
 
-fn set_soft(resource: libc::__rlimit_resource_t, soft: Soft) -> Result<(), Fatal> {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: r is a valid rlimit to fill in.
-    if unsafe { libc::getrlimit(resource, &mut r) } == -1 {
-        return Err(Fatal::err(&[b"unable to getrlimit()"], io::Error::last_os_error()));
-    }
-    r.rlim_cur = match soft {
-        Soft::Hard => r.rlim_max,
-        Soft::Value(v) => v.min(r.rlim_max),
+fn set_soft(resource: Resource, soft: Soft) -> Result<(), Fatal> {
+    let (_, hard) = getrlimit(resource).map_err(|e| Fatal::err(&[b"unable to getrlimit()"], e.into()))?;
+    let soft = match soft {
+        Soft::Hard => hard,
+        Soft::Value(v) => v.min(hard),
     };
-    // SAFETY: r is a valid rlimit.
-    if unsafe { libc::setrlimit(resource, &r) } == -1 {
-        return Err(Fatal::err(&[b"unable to setrlimit()"], io::Error::last_os_error()));
-    }
-    Ok(())
+    setrlimit(resource, soft, hard).map_err(|e| Fatal::err(&[b"unable to setrlimit()"], e.into()))
 }
 
 /// runit's number syntax: leading decimal digits must make up the whole

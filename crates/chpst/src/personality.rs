@@ -11,7 +11,7 @@ use unix::getopt::{Getopt, Opt};
 
 use crate::env::{Edits, Subdirs};
 use crate::limits::{Limits, Soft};
-use crate::{exec, ids, Fatal};
+use crate::{exec, ids, Error, Fatal};
 
 const SETUIDGID: &[u8] = b"account child";
 const ENVUIDGID: &[u8] = b"account child";
@@ -20,71 +20,80 @@ const PGRPHACK: &[u8] = b"child";
 const SETLOCK: &[u8] = b"[ -nNxX ] file program [ arg ... ]";
 const SOFTLIMIT: &[u8] = b"[-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child";
 
-/// Runs the personality called `name`, if there is one; returns otherwise.
-pub fn dispatch(name: &[u8], args: &[Vec<u8>]) {
-    match name {
+/// Runs the personality called `name`, if there is one: returns `None`
+/// when `name` is none, else why the program did not run.
+pub fn dispatch(name: &[u8], args: &[Vec<u8>]) -> Option<Error> {
+    Some(match name {
         b"setuidgid" => setuidgid(name, args),
         b"envuidgid" => envuidgid(name, args),
         b"envdir" => envdir(name, args),
         b"pgrphack" => pgrphack(name, args),
         b"setlock" => setlock(name, args),
         b"softlimit" => softlimit(name, args),
-        _ => {}
-    }
+        _ => return None,
+    })
 }
 
 /// `NAME ARG PROG...`: the first operand and the program's argv.
-fn arg_and_child<'a>(name: &[u8], synopsis: &[u8], args: &'a [Vec<u8>]) -> (&'a [u8], &'a [Vec<u8>]) {
+fn arg_and_child<'a>(
+    name: &[u8],
+    synopsis: &'static [u8],
+    args: &'a [Vec<u8>],
+) -> Result<(&'a [u8], &'a [Vec<u8>]), Error> {
     match args.get(1..) {
-        Some([arg, child @ ..]) if !child.is_empty() => (arg, child),
-        _ => crate::usage(name, synopsis),
+        Some([arg, child @ ..]) if !child.is_empty() => Ok((arg, child)),
+        _ => Err(crate::usage(name, synopsis)),
     }
 }
 
-/// Execs `argv` with `edits`; on failure prints `unable to run` and exits.
-fn run(argv: &[Vec<u8>], edits: &Edits) -> ! {
+/// Execs `argv` with `edits`; returns only why it could not.
+fn run(argv: &[Vec<u8>], edits: &Edits) -> Error {
     let e = exec::run(&argv[0], argv, edits);
-    Fatal::err(&[b"unable to run: ", &argv[0]], e).die()
+    Fatal::err(&[b"unable to run: ", &argv[0]], e).into()
 }
 
-fn setuidgid(name: &[u8], args: &[Vec<u8>]) -> ! {
-    let (account, child) = arg_and_child(name, SETUIDGID, args);
-    if let Err(f) = ids::resolve_account(account).and_then(|i| ids::become_user(&i)) {
-        f.die()
-    }
-    run(child, &Edits::default())
+/// The `Ok` of a personality never happens: the program replaced chpst.
+fn either(r: Result<Error, Error>) -> Error {
+    r.unwrap_or_else(|e| e)
 }
 
-fn envuidgid(name: &[u8], args: &[Vec<u8>]) -> ! {
-    let (account, child) = arg_and_child(name, ENVUIDGID, args);
-    let mut edits = Edits::default();
-    match ids::resolve_account(account) {
-        Ok(i) => crate::stage_ids(&i, &mut edits),
-        Err(f) => f.die(),
-    }
-    run(child, &edits)
+fn setuidgid(name: &[u8], args: &[Vec<u8>]) -> Error {
+    either((|| {
+        let (account, child) = arg_and_child(name, SETUIDGID, args)?;
+        ids::become_user(&ids::resolve_account(account)?)?;
+        Ok(run(child, &Edits::default()))
+    })())
 }
 
-fn envdir(name: &[u8], args: &[Vec<u8>]) -> ! {
-    let (dir, child) = arg_and_child(name, ENVDIR, args);
-    let mut edits = Edits::default();
-    if let Err(f) = crate::env::read_dir(dir, Subdirs::Fatal, &mut edits) {
-        f.die()
-    }
-    run(child, &edits)
+fn envuidgid(name: &[u8], args: &[Vec<u8>]) -> Error {
+    either((|| {
+        let (account, child) = arg_and_child(name, ENVUIDGID, args)?;
+        let mut edits = Edits::default();
+        crate::stage_ids(&ids::resolve_account(account)?, &mut edits);
+        Ok(run(child, &edits))
+    })())
 }
 
-fn pgrphack(name: &[u8], args: &[Vec<u8>]) -> ! {
+fn envdir(name: &[u8], args: &[Vec<u8>]) -> Error {
+    either((|| {
+        let (dir, child) = arg_and_child(name, ENVDIR, args)?;
+        let mut edits = Edits::default();
+        crate::env::read_dir(dir, Subdirs::Fatal, &mut edits)?;
+        Ok(run(child, &edits))
+    })())
+}
+
+fn pgrphack(name: &[u8], args: &[Vec<u8>]) -> Error {
     let child = match args.get(1..) {
         Some(child) if !child.is_empty() => child,
-        _ => crate::usage(name, PGRPHACK),
+        _ => return crate::usage(name, PGRPHACK),
     };
-    // SAFETY: setsid has no preconditions; its failure is ignored (runit).
-    unsafe { libc::setsid() };
+    // Failing (already a group leader) is ignored, as runit does.
+    let _ = nix::unistd::setsid();
     run(child, &Edits::default())
 }
 
-fn setlock(name: &[u8], args: &[Vec<u8>]) -> ! {
+fn setlock(name: &[u8], args: &[Vec<u8>]) -> Error {
     let mut wait = false;
     let mut quiet = false;
     let mut g = Getopt::new(args, b"nNxX");
@@ -94,39 +103,39 @@ fn setlock(name: &[u8], args: &[Vec<u8>]) -> ! {
             Opt::Flag(b'N', _) => wait = false,
             Opt::Flag(b'x', _) => quiet = true,
             Opt::Flag(b'X', _) => quiet = false,
-            _ => crate::usage(name, SETLOCK),
+            _ => return crate::usage(name, SETLOCK),
         }
     }
     let (file, child) = match g.operands() {
         [file, child @ ..] if !child.is_empty() => (file, child),
-        _ => crate::usage(name, SETLOCK),
+        _ => return crate::usage(name, SETLOCK),
     };
     if let Err(f) = crate::lock(file, wait) {
-        if quiet {
-            std::process::exit(0)
-        }
-        f.die()
+        return if quiet { Error::Quiet } else { f.into() };
     }
     let e = exec::run(&child[0], child, &Edits::default());
     if quiet {
-        std::process::exit(0)
+        return Error::Quiet;
     }
-    Fatal::err(&[b"unable to run: ", &child[0]], e).die()
+    Fatal::err(&[b"unable to run: ", &child[0]], e).into()
 }
 
-fn softlimit(name: &[u8], args: &[Vec<u8>]) -> ! {
+fn softlimit(name: &[u8], args: &[Vec<u8>]) -> Error {
     let mut l = Limits::default();
     let mut g = Getopt::new(args, b"a:c:d:f:l:m:o:p:r:s:t:");
     for opt in g.by_ref() {
         let (c, v) = match opt {
             Opt::Flag(c, Some(v)) => (c, v),
-            _ => crate::usage(name, SOFTLIMIT),
+            _ => return crate::usage(name, SOFTLIMIT),
         };
         let soft = if v == b"=" {
             Soft::Hard
         } else {
             // runit prints chpst's usage here, under the personality name.
-            crate::limits::parse_number(v).map(Soft::Value).unwrap_or_else(|| crate::main_usage(name))
+            match crate::limits::parse_number(v) {
+                Some(n) => Soft::Value(n),
+                None => return crate::main_usage(name),
+            }
         };
         let slot = match c {
             b'a' => &mut l.address_space,
@@ -148,10 +157,10 @@ fn softlimit(name: &[u8], args: &[Vec<u8>]) -> ! {
     }
     let child = g.operands();
     if child.is_empty() {
-        crate::usage(name, SOFTLIMIT);
+        return crate::usage(name, SOFTLIMIT);
     }
     if let Err(f) = l.apply() {
-        f.die()
+        return f.into();
     }
     run(child, &Edits::default())
 }

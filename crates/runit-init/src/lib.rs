@@ -8,91 +8,141 @@
 //! first byte of the first argument counts. The files are runit's
 //! (`RUNIT_RS_ETC=DIR` moves them, see `runit_runit::config`).
 
-use std::ffi::{CString, OsString};
+use std::ffi::CString;
 use std::fs::{OpenOptions, Permissions};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use runit_runit::config::{self, Paths};
+use unix::msg::{Fatal, Label, ProgramError};
 use unix::path_bytes;
 
-const FATAL: &[u8] = b"init: fatal: ";
-
-fn die(parts: &[&[u8]], e: &io::Error) -> ! {
-    let mut v = vec![FATAL];
-    v.extend_from_slice(parts);
-    v.push(b": ");
-    v.push(unix::errtext::io_text(e).as_bytes());
-    unix::msg::line(&v);
-    std::process::exit(111)
+/// Exit codes of `runit-init` (see runit-init(8)).
+pub mod exit {
+    /// Done, and also after printing the usage (as upstream).
+    pub const OK: i32 = 0;
+    /// A file could not be changed, or runit could not be started.
+    pub const FATAL: i32 = 111;
 }
 
-/// Entry point of the `runit-init` program.
-pub fn main() -> ! {
-    let args: Vec<OsString> = std::env::args_os().collect();
-    let argv0 = args.first().map(|a| a.as_bytes().to_vec()).unwrap_or_else(|| b"init".to_vec());
+/// Why `runit-init` stops without asking runit to act.
+#[derive(Debug)]
+pub enum InitError {
+    /// No `0` or `6`: the usage (after the version line for `-V`), exit 0.
+    Usage { argv0: Vec<u8>, version: bool },
+    /// `init: fatal: ...`.
+    Fatal(Fatal),
+}
 
-    // SAFETY: getpid has no preconditions.
-    if unsafe { libc::getpid() } == 1 {
-        exec_runit();
+impl ProgramError for InitError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            InitError::Usage { .. } => exit::OK,
+            InitError::Fatal(f) => f.exit_code(),
+        }
     }
-    let first = args.get(1).and_then(|a| a.as_bytes().first().copied());
+    fn message(&self) -> Vec<u8> {
+        match self {
+            InitError::Usage { argv0, version } => {
+                let mut v = Vec::new();
+                if *version {
+                    v.extend_from_slice(concat!("$Id: runit-rs ", env!("CARGO_PKG_VERSION"), " $\n\n").as_bytes());
+                }
+                v.extend_from_slice(&unix::msg::usage_text(argv0, b"0|6"));
+                v
+            }
+            InitError::Fatal(f) => f.message(),
+        }
+    }
+}
+
+fn fatal(parts: &[&[u8]], e: &io::Error) -> InitError {
+    InitError::Fatal(Label::new(b"init").fatal_error(exit::FATAL, parts, Some(e)))
+}
+
+/// `runit-init --help`.
+pub const HELP: &str = "\
+usage: init 0|6
+
+As process 1, runit-init replaces itself with runit. Otherwise it asks
+the running runit to shut the system down:
+
+  0           halt (power off)
+  6           reboot
+  --help      print this help and exit
+  --version   print the version and exit
+
+Example:
+  init 6
+";
+
+/// Entry point of the `runit-init` program: prints and exits, nothing
+/// else does.
+pub fn main() -> ! {
+    let args = unix::getopt::args_bytes();
+    if let Some(text) = unix::msg::help_or_version(&args, "runit-init", HELP) {
+        unix::msg::print_and_exit(&text);
+    }
+    match run(&args) {
+        Ok(()) => std::process::exit(exit::OK),
+        Err(e) => unix::msg::exit_with(&e),
+    }
+}
+
+/// Does what `args` ask; returns only on success or a failure to report.
+pub fn run(args: &[Vec<u8>]) -> Result<(), InitError> {
+    let argv0 = args.first().cloned().unwrap_or_else(|| b"init".to_vec());
+    if nix::unistd::getpid().as_raw() == 1 {
+        return Err(exec_runit());
+    }
+    let first = args.get(1).and_then(|a| a.first().copied());
     let paths = Paths::from_env();
     match first {
         Some(b'0') => {
-            arm(&paths.stopit);
+            arm(&paths.stopit)?;
             match std::fs::set_permissions(&paths.reboot, Permissions::from_mode(0o000)) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                    die(&[b"unable to chmod ", path_bytes(&paths.reboot)], &e)
+                    return Err(fatal(&[b"unable to chmod ", path_bytes(&paths.reboot)], &e))
                 }
                 _ => {}
             }
         }
         Some(b'6') => {
-            arm(&paths.stopit);
-            arm(&paths.reboot);
+            arm(&paths.stopit)?;
+            arm(&paths.reboot)?;
         }
-        Some(b'-') if args[1].as_bytes().get(1) == Some(&b'V') => {
-            let v = concat!("$Id: runit-rs ", env!("CARGO_PKG_VERSION"), " $\n\n");
-            unix::msg::write_all_fd(2, v.as_bytes());
-            unix::msg::usage(&argv0, b"0|6", 0)
-        }
-        _ => unix::msg::usage(&argv0, b"0|6", 0),
+        Some(b'-') if args[1].get(1) == Some(&b'V') => return Err(InitError::Usage { argv0, version: true }),
+        _ => return Err(InitError::Usage { argv0, version: false }),
     }
     // The result is not checked, as upstream: the files say what to do.
-    let _ = unix::proc::kill(1, libc::SIGCONT);
-    std::process::exit(0)
+    let _ = nix::sys::signal::kill(Pid::from_raw(1), Signal::SIGCONT);
+    Ok(())
 }
 
 /// Creates (truncating) `path` and sets its mode to 0100 (owner-execute).
-fn arm(path: &Path) {
+fn arm(path: &Path) -> Result<(), InitError> {
     if let Err(e) =
         OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).custom_flags(libc::O_NONBLOCK).open(path)
     {
-        die(&[b"unable to create ", path_bytes(path)], &e);
+        return Err(fatal(&[b"unable to create ", path_bytes(path)], &e));
     }
-    if let Err(e) = std::fs::set_permissions(path, Permissions::from_mode(0o100)) {
-        die(&[b"unable to chmod ", path_bytes(path)], &e);
-    }
+    std::fs::set_permissions(path, Permissions::from_mode(0o100))
+        .map_err(|e| fatal(&[b"unable to chmod ", path_bytes(path)], &e))
 }
 
-/// Replaces this process with runit, argv `["runit"]`, same environment.
-fn exec_runit() -> ! {
-    let prog = config::runit_program();
-    let e = match CString::new(prog) {
-        Ok(path) => {
-            let argv: [*const libc::c_char; 2] = [c"runit".as_ptr(), std::ptr::null()];
-            extern "C" {
-                static environ: *const *const libc::c_char;
-            }
-            // SAFETY: path and argv are NUL-terminated and outlive the call;
-            // environ is the process environment.
-            unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), environ) };
-            io::Error::last_os_error()
-        }
-        Err(_) => io::Error::from_raw_os_error(libc::EINVAL),
+/// Replaces this process with runit, argv `["runit"]`, same environment;
+/// returns only the error.
+fn exec_runit() -> InitError {
+    let e = match CString::new(config::runit_program()) {
+        // An exec in place, no fork: nix may allocate here.
+        Ok(path) => match nix::unistd::execv(&path, &[c"runit"]) {
+            Err(e) => io::Error::from(e),
+            Ok(never) => match never {},
+        },
+        Err(_) => io::Error::from(nix::errno::Errno::EINVAL),
     };
-    die(&[b"unable to start runit"], &e)
+    fatal(&[b"unable to start runit"], &e)
 }

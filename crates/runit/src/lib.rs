@@ -24,11 +24,20 @@ pub mod config;
 mod spawn;
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::stat::Mode;
+use nix::sys::wait::WaitPidFlag;
+use nix::unistd::Pid;
+
 use config::{Container, Paths};
+use unix::msg::ProgramError;
 use unix::path_bytes;
 use unix::proc::WaitStatus;
 
@@ -60,12 +69,69 @@ const WAKE: Duration = Duration::from_secs(14);
 /// Pause after a failed fork, a failed selfpipe, a crashed stage 2.
 const PAUSE: Duration = Duration::from_secs(5);
 
-/// Entry point of the `runit` program.
+/// Exit codes of `runit` (see runit(8)).
+pub mod exit {
+    /// Not started as process 1.
+    pub const FATAL: i32 = 111;
+    /// Container mode, halt.
+    pub const HALT: i32 = 0;
+    /// Container mode, reboot.
+    pub const REBOOT: i32 = super::config::REBOOT_EXIT;
+}
+
+/// Why `runit` exits.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RunitError {
+    /// Not process 1: nothing was done.
+    NotPid1,
+}
+
+impl ProgramError for RunitError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            RunitError::NotPid1 => exit::FATAL,
+        }
+    }
+    fn message(&self) -> Vec<u8> {
+        match self {
+            RunitError::NotPid1 => [FATAL, b"must be run as process no 1.\n"].concat(),
+        }
+    }
+}
+
+/// `runit --help`.
+pub const HELP: &str = "\
+usage: runit
+
+runit is process 1 (the init of a machine or container): it runs
+/etc/runit/1 (boot), then /etc/runit/2 (normally runsvdir, supervision),
+then /etc/runit/3 (shutdown), and finally halts, powers off or reboots.
+runit takes no options; it refuses to run unless it is process 1.
+
+  --help      print this help and exit
+  --version   print the version and exit
+
+Example (as the kernel's init, or in a container):
+  exec /sbin/runit
+";
+
+/// Entry point of the `runit` program: prints and exits, nothing else does.
 pub fn main() -> ! {
-    // SAFETY: getpid has no preconditions.
-    if unsafe { libc::getpid() } != 1 {
-        unix::msg::line(&[FATAL, b"must be run as process no 1."]);
-        std::process::exit(111);
+    let args = unix::getopt::args_bytes();
+    if let Some(text) = unix::msg::help_or_version(&args, "runit", HELP) {
+        unix::msg::print_and_exit(&text);
+    }
+    match run() {
+        Ok(code) => std::process::exit(code),
+        Err(e) => unix::msg::exit_with(&e),
+    }
+}
+
+/// Runs runit; returns the exit code in container mode (a machine's init
+/// never returns).
+pub fn run() -> Result<i32, RunitError> {
+    if nix::unistd::getpid().as_raw() != 1 {
+        return Err(RunitError::NotPid1);
     }
     let initial_ns = config::initial_pid_namespace();
     let (container, reason) = config::container_mode(
@@ -76,8 +142,9 @@ pub fn main() -> ! {
     let paths = Paths::from_env();
     let container = container.then(Container::from_env);
 
-    // SAFETY: setsid has no memory-safety preconditions.
-    unsafe { libc::setsid() };
+    // Fails only if runit already leads a process group (the kernel's
+    // init does): then it is a session leader anyway.
+    let _ = nix::unistd::setsid();
     let sigfd = loop {
         match SigFd::new(container.is_some()) {
             Ok(s) => break s,
@@ -90,9 +157,8 @@ pub fn main() -> ! {
     if container.is_none() {
         console_on_stdio();
         // Ctrl-Alt-Del then sends SIGINT to PID 1 instead of rebooting.
-        // SAFETY: reboot with this command only toggles a kernel flag; a
-        // failure (no CAP_SYS_BOOT) is harmless and ignored, as upstream.
-        unsafe { libc::reboot(libc::LINUX_REBOOT_CMD_CAD_OFF) };
+        // A failure (no CAP_SYS_BOOT) is harmless and ignored, as upstream.
+        let _ = nix::sys::reboot::set_cad_enabled(false);
     }
     let id = concat!("$Id: runit-rs ", env!("CARGO_PKG_VERSION"), " $");
     info(&[id.as_bytes(), b": booting."]);
@@ -117,22 +183,24 @@ pub fn main() -> ! {
         sigi: 0,
         shutdown: None,
     };
-    init.run()
+    Ok(init.run())
 }
 
-/// Opens `/dev/console` write-only and makes it fds 0, 1 and 2; keeps the
-/// inherited ones when it cannot be opened.
+/// `/dev/console`, opened write-only and non-blocking, if it opens.
+fn open_console() -> Option<std::os::fd::OwnedFd> {
+    nix::fcntl::open(c"/dev/console", OFlag::O_WRONLY | OFlag::O_NONBLOCK, Mode::empty()).ok()
+}
+
+/// Makes `/dev/console` fds 0, 1 and 2; keeps the inherited ones when it
+/// cannot be opened.
 fn console_on_stdio() {
-    // SAFETY: a NUL-terminated literal path.
-    let fd = unsafe { libc::open(c"/dev/console".as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK) };
-    if fd >= 0 {
-        for to in 0..3 {
-            // SAFETY: dup2 on integer fds.
-            unsafe { libc::dup2(fd, to) };
-        }
-        if fd > 2 {
-            // SAFETY: fd is ours and no longer needed.
-            unsafe { libc::close(fd) };
+    if let Some(fd) = open_console() {
+        let _ = nix::unistd::dup2_stdin(&fd);
+        let _ = nix::unistd::dup2_stdout(&fd);
+        let _ = nix::unistd::dup2_stderr(&fd);
+        // A console opened on 0, 1 or 2 (they were closed) must stay open.
+        if fd.as_raw_fd() <= 2 {
+            std::mem::forget(fd);
         }
     }
 }
@@ -140,78 +208,59 @@ fn console_on_stdio() {
 /// Points fd 2 at `/dev/console` again, if it opens (runit does this after
 /// every wake-up, so a console that appears later is used).
 fn reget_stderr() {
-    // SAFETY: a NUL-terminated literal path.
-    let fd = unsafe { libc::open(c"/dev/console".as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK) };
-    if fd >= 0 {
-        // SAFETY: dup2/close on integer fds we own.
-        unsafe {
-            libc::dup2(fd, 2);
-            if fd > 2 {
-                libc::close(fd);
-            }
+    if let Some(fd) = open_console() {
+        let _ = nix::unistd::dup2_stderr(&fd);
+        if fd.as_raw_fd() <= 2 {
+            std::mem::forget(fd);
         }
     }
 }
 
 /// Signals runit keeps blocked, in machine mode; container mode adds SIGPWR.
-const BLOCKED: [libc::c_int; 7] =
-    [libc::SIGALRM, libc::SIGCHLD, libc::SIGCONT, libc::SIGHUP, libc::SIGINT, libc::SIGPIPE, libc::SIGTERM];
+const BLOCKED: [Signal; 7] = [
+    Signal::SIGALRM,
+    Signal::SIGCHLD,
+    Signal::SIGCONT,
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGPIPE,
+    Signal::SIGTERM,
+];
 
 /// The blocked signals runit acts on, read from a signalfd. SIGTERM is read
 /// only in container mode; otherwise it stays pending forever, as upstream.
 struct SigFd {
-    fd: OwnedFd,
+    fd: SignalFd,
 }
 
-fn sigset(sigs: &[libc::c_int]) -> libc::sigset_t {
-    // SAFETY: sigemptyset initialises the set before sigaddset uses it.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in sigs {
-            libc::sigaddset(&mut set, s);
-        }
-        set
+fn sigset(sigs: &[Signal]) -> SigSet {
+    let mut set = SigSet::empty();
+    for &s in sigs {
+        set.add(s);
     }
+    set
 }
 
 impl SigFd {
     fn new(container: bool) -> io::Result<SigFd> {
         let mut blocked = BLOCKED.to_vec();
-        let mut read = vec![libc::SIGCHLD, libc::SIGCONT, libc::SIGINT];
+        let mut read = vec![Signal::SIGCHLD, Signal::SIGCONT, Signal::SIGINT];
         if container {
-            blocked.push(libc::SIGPWR);
-            read.extend([libc::SIGTERM, libc::SIGPWR]);
+            blocked.push(Signal::SIGPWR);
+            read.extend([Signal::SIGTERM, Signal::SIGPWR]);
         }
-        let block = sigset(&blocked);
-        // SAFETY: block is an initialised sigset.
-        if unsafe { libc::sigprocmask(libc::SIG_BLOCK, &block, std::ptr::null_mut()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mask = sigset(&read);
-        // SAFETY: mask is an initialised sigset; -1 asks for a new fd.
-        let fd = unsafe { libc::signalfd(-1, &mask, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: signalfd returned a new descriptor nobody else owns.
-        Ok(SigFd { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&sigset(&blocked)), None)?;
+        let fd = SignalFd::with_flags(&sigset(&read), SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
+        Ok(SigFd { fd })
     }
 
     /// The signals that arrived since the last call.
     fn drain(&self) -> Vec<libc::c_int> {
         let mut out = Vec::new();
-        loop {
-            // SAFETY: an all-zero signalfd_siginfo is a valid value.
-            let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-            let size = std::mem::size_of::<libc::signalfd_siginfo>();
-            // SAFETY: si is a writable buffer of exactly `size` bytes.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), (&mut si as *mut libc::signalfd_siginfo).cast(), size) };
-            if n != size as isize {
-                return out;
-            }
+        while let Ok(Some(si)) = self.fd.read_signal() {
             out.push(si.ssi_signo as libc::c_int);
         }
+        out
     }
 }
 
@@ -250,7 +299,8 @@ struct Init {
 }
 
 impl Init {
-    fn run(&mut self) -> ! {
+    /// Runs the stages; returns only in container mode, with the exit code.
+    fn run(&mut self) -> i32 {
         let mut st = 0;
         while st < 3 {
             if st == 2 {
@@ -340,30 +390,26 @@ impl Init {
     /// Collects every terminated child (ours or adopted orphans).
     fn reap(&mut self) {
         loop {
-            let mut status: libc::c_int = 0;
-            // SAFETY: status is a valid out-pointer.
-            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-            if pid > 0 {
-                self.childless = false;
-                if let Some(i) = self.children.iter().position(|&c| c == pid) {
-                    self.children.swap_remove(i);
-                    self.exited.push((pid, WaitStatus(status)));
+            match nix::sys::wait::waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(nix::sys::wait::WaitStatus::StillAlive) => {
+                    self.childless = false;
+                    return;
                 }
-                continue;
-            }
-            if pid == 0 {
-                self.childless = false;
-                return;
-            }
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::ECHILD) => {
+                Ok(ws) => {
+                    self.childless = false;
+                    let Some((pid, status)) = unix::proc::decode(ws) else { continue };
+                    if let Some(i) = self.children.iter().position(|&c| c == pid) {
+                        self.children.swap_remove(i);
+                        self.exited.push((pid, status));
+                    }
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::ECHILD) => {
                     self.childless = true;
                     return;
                 }
-                _ => {
-                    warn_err(&[b"wait_nohang, pausing: "], &e, false);
+                Err(e) => {
+                    warn_err(&[b"wait_nohang, pausing: "], &e.into(), false);
                     std::thread::sleep(PAUSE);
                     return;
                 }
@@ -599,18 +645,18 @@ impl Init {
     }
 
     /// After stage 3.
-    fn final_phase(&mut self) -> ! {
+    fn final_phase(&mut self) -> i32 {
         self.reget_stderr();
         if let Some(s) = self.shutdown.filter(|_| self.container.is_some()) {
             info(&[b"sending TERM signal to all processes..."]);
-            kill_all(libc::SIGTERM);
-            kill_all(libc::SIGCONT);
+            kill_all(Signal::SIGTERM);
+            kill_all(Signal::SIGCONT);
             self.reap();
             while !self.childless && Instant::now() < s.deadline {
                 self.pause(Some(s.deadline));
             }
             info(&[b"sending KILL signal to all processes..."]);
-            kill_all(libc::SIGKILL);
+            kill_all(Signal::SIGKILL);
             let end = Instant::now() + Duration::from_secs(2);
             self.reap();
             while !self.childless && Instant::now() < end {
@@ -620,47 +666,51 @@ impl Init {
             if self.initial_ns != Some(true) {
                 sync_if_needed(&self.paths.nosync);
                 let code = self.container.as_ref().and_then(Container::stored_exit_code);
-                let code = code.unwrap_or(if reboot { config::REBOOT_EXIT } else { 0 });
+                let code = code.unwrap_or(if reboot { exit::REBOOT } else { exit::HALT });
                 let n = code.to_string();
                 let what: &[u8] = if reboot { b"reboot" } else { b"halt" };
                 info(&[what, b": exit ", n.as_bytes(), b"."]);
-                std::process::exit(code);
+                return code;
             }
         } else {
             info(&[b"sending KILL signal to all processes..."]);
-            kill_all(libc::SIGKILL);
+            kill_all(Signal::SIGKILL);
         }
         self.reboot_system()
     }
 
     /// Halts, powers off or reboots (in a child, as upstream). If that is
-    /// not permitted and runit is not the init of the whole machine, exits
-    /// instead of pausing forever; otherwise keeps reaping forever.
-    fn reboot_system(&mut self) -> ! {
+    /// not permitted and runit is not the init of the whole machine,
+    /// returns the exit code instead of pausing forever; otherwise keeps
+    /// reaping forever.
+    fn reboot_system(&mut self) -> i32 {
         let reboot = config::owner_executable(&self.paths.reboot);
         let nosync = std::ffi::CString::new(path_bytes(&self.paths.nosync)).unwrap_or_default();
-        // SAFETY: fork; the child below only calls async-signal-safe functions.
-        let pid = unsafe { libc::fork() };
-        if pid <= 0 {
-            reboot_now(reboot, &nosync);
-            if pid == 0 {
+        // SAFETY: the child below only calls async-signal-safe functions
+        // (write, stat, sync, reboot, sleep) on memory prepared before.
+        match unsafe { nix::unistd::fork() } {
+            Ok(nix::unistd::ForkResult::Child) => {
+                reboot_now(reboot, &nosync);
                 // SAFETY: in the child; the kernel refused every request.
-                unsafe { libc::_exit(111) };
+                unsafe { libc::_exit(REBOOT_REFUSED) };
             }
-        } else {
-            self.children.push(pid);
-            let ws = loop {
-                if let Some(ws) = self.take_exit(pid) {
-                    break ws;
+            Err(_) => reboot_now(reboot, &nosync),
+            Ok(nix::unistd::ForkResult::Parent { child }) => {
+                let pid = child.as_raw();
+                self.children.push(pid);
+                let ws = loop {
+                    if let Some(ws) = self.take_exit(pid) {
+                        break ws;
+                    }
+                    self.pause(Some(Instant::now() + WAKE));
+                };
+                if ws.exit_code() == Some(REBOOT_REFUSED) && self.initial_ns == Some(false) {
+                    let code = if reboot { exit::REBOOT } else { exit::HALT };
+                    let n = code.to_string();
+                    let what: &[u8] = if reboot { b"reboot" } else { b"halt" };
+                    info(&[what, b": exit ", n.as_bytes(), b"."]);
+                    return code;
                 }
-                self.pause(Some(Instant::now() + WAKE));
-            };
-            if ws.exit_code() == Some(111) && self.initial_ns == Some(false) {
-                let code = if reboot { config::REBOOT_EXIT } else { 0 };
-                let n = code.to_string();
-                let what: &[u8] = if reboot { b"reboot" } else { b"halt" };
-                info(&[what, b": exit ", n.as_bytes(), b"."]);
-                std::process::exit(code);
             }
         }
         loop {
@@ -671,19 +721,20 @@ impl Init {
 
 const DEFAULT_ZERO: Duration = Duration::ZERO;
 
+/// Exit code of the reboot child when the kernel refused every request.
+const REBOOT_REFUSED: i32 = 111;
+
 fn exists(p: &Path) -> bool {
     std::fs::metadata(p).is_ok()
 }
 
-fn kill_all(sig: libc::c_int) {
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(-1, sig) };
+fn kill_all(sig: Signal) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(-1), sig);
 }
 
 fn sync_if_needed(nosync: &Path) {
     if !exists(nosync) {
-        // SAFETY: sync has no preconditions.
-        unsafe { libc::sync() };
+        nix::unistd::sync();
     }
 }
 
@@ -691,33 +742,29 @@ fn sync_if_needed(nosync: &Path) {
 /// refused. Async-signal-safe (it runs in a forked child): constant
 /// messages and a path prepared before the fork.
 fn reboot_now(reboot: bool, nosync: &std::ffi::CStr) {
+    use nix::sys::reboot::RebootMode;
+    // A CStr path: nix's stat does not allocate for it.
     let sync_if_needed = || {
-        // SAFETY: an all-zero stat is a valid out-buffer.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: nosync is a C string and st a valid out-pointer.
-        if unsafe { libc::stat(nosync.as_ptr(), &mut st) } != 0 {
-            // SAFETY: sync has no preconditions.
-            unsafe { libc::sync() };
+        if nix::sys::stat::stat(nosync).is_err() {
+            nix::unistd::sync();
         }
     };
     let say = |m: &[u8]| unix::msg::write_all_fd(2, m);
-    let sys = |cmd: libc::c_int| {
-        // SAFETY: reboot has no memory-safety preconditions; a refusal is
-        // seen by returning.
-        unsafe { libc::reboot(cmd) };
+    // A refusal is seen by returning.
+    let sys = |how: RebootMode| {
+        let _ = nix::sys::reboot::reboot(how);
     };
     if reboot {
         say(b"- runit: system reboot.\n");
         sync_if_needed();
-        sys(libc::RB_AUTOBOOT);
+        sys(RebootMode::RB_AUTOBOOT);
     } else {
         say(b"- runit: power off...\n");
         sync_if_needed();
-        sys(libc::RB_POWER_OFF);
-        // SAFETY: sleep has no preconditions.
-        unsafe { libc::sleep(2) };
+        sys(RebootMode::RB_POWER_OFF);
+        nix::unistd::sleep(2);
         say(b"- runit: system halt.\n");
         sync_if_needed();
-        sys(libc::RB_HALT_SYSTEM);
+        sys(RebootMode::RB_HALT_SYSTEM);
     }
 }

@@ -13,11 +13,18 @@ use supervise::extras::{self, Ready};
 use supervise::status::{stat_line, write_files};
 use supervise::{Status, SuperviseDir};
 use unix::msg::Label;
-use unix::proc::ChildSpec;
+use unix::spawn::{Mask, OnError, Spawn as Child};
 use unix::tai64n::Tai64n;
 
 /// The signals runsv catches; children get them back at their default.
 pub const CAUGHT_SIGNALS: [libc::c_int; 2] = [libc::SIGCHLD, libc::SIGTERM];
+
+/// What every child of runsv gets last: the signals runsv catches back at
+/// their defaults (they stay blocked from `fork` until then), SIGPIPE as
+/// runsv found it, and runsv's inherited mask without the caught signals.
+fn child_signals(spec: &mut Child) {
+    spec.default_signals(&CAUGHT_SIGNALS).restore_sigpipe().mask(Mask::InheritedUnblocking(CAUGHT_SIGNALS.to_vec()));
+}
 
 /// What runsv holds open for one slot besides its state.
 pub struct SlotFiles {
@@ -201,14 +208,13 @@ impl Io for SystemIo {
         // must never be handed 0, which `kill` reads as its own group.
         let pid_arg = pid.to_string().into_bytes();
         let argv: &[&[u8]] = if pid > 0 { &[&name, &pid_arg] } else { &[&name] };
-        let Ok(mut spec) = ChildSpec::new(&name, argv, &self.prefix(b"unable to run control/?: ")) else {
+        let Ok(mut spec) = Child::new(&name, argv, &self.prefix(b"unable to run control/?: ")) else {
             return false;
         };
         if let Some((_, w)) = &self.log_pipe {
-            spec.dups.push((w.as_raw_fd(), 1));
+            spec.dup2(w.as_raw_fd(), 1, OnError::fail(&self.prefix(b"unable to run control/?: ")));
         }
-        spec.default_signals = CAUGHT_SIGNALS.to_vec();
-        spec.keep_mask = true;
+        child_signals(&mut spec);
         let child = match spec.spawn() {
             Ok(p) => p,
             Err(e) => {
@@ -229,65 +235,63 @@ impl Io for SystemIo {
     fn spawn(&mut self, slot: Kind, what: &Spawn) -> Option<i32> {
         crate::home::reenter_if_removed();
         let is_log = slot == Kind::Log;
-        let (code, status);
         let spec = match what {
-            Spawn::Finish { code: c, status: s } => {
-                code = c.to_string().into_bytes();
-                status = s.to_string().into_bytes();
+            Spawn::Finish { code, status } => {
+                let (code, status) = (code.to_string().into_bytes(), status.to_string().into_bytes());
                 let argv: [&[u8]; 3] = [b"./finish", &code, &status];
-                ChildSpec::new(b"./finish", &argv, &self.prefix(b"unable to start ./finish: "))
+                Child::new(b"./finish", &argv, &self.prefix(b"unable to start ./finish: "))
             }
             Spawn::Run { .. } => {
                 let fail: &[u8] = if is_log { b"unable to start log/./run: " } else { b"unable to start ./run: " };
-                ChildSpec::new(b"./run", &[b"./run"], &self.prefix(fail))
+                Child::new(b"./run", &[b"./run"], &self.prefix(fail))
             }
         };
         let Ok(mut spec) = spec else { return None };
-        if let Some((r, w)) = &self.log_pipe {
-            if is_log {
-                spec.dups.push((r.as_raw_fd(), 0));
-                spec.fd_fail = self.prefix(b"unable to setup filedescriptor for ./log/run: ");
-                spec.cwd = std::ffi::CString::new("./log").ok();
-                spec.cwd_fail = self.prefix(b"unable to change directory to ./log: ");
-            } else {
-                spec.dups.push((w.as_raw_fd(), 1));
-                spec.fd_fail = self.prefix(b"unable to setup filedescriptor for ./run: ");
-            }
-        }
-        spec.default_signals = CAUGHT_SIGNALS.to_vec();
-        spec.keep_mask = true;
         // Into the cgroup before anything else; runsv itself stays out.
         let cgroup = self
             .files(slot)
             .and_then(|f| f.contain.active.as_ref())
             .map(|a| (a.procs.as_raw_fd(), a.cg.path().to_path_buf()));
         if let Some((fd, _)) = &cgroup {
-            spec.writes.push((*fd, b"0".to_vec()));
-            spec.write_fail = self.prefix(if is_log {
-                b"unable to join cgroup for ./log/run: "
+            let what: &[u8] = match what {
+                Spawn::Finish { .. } => b"./finish: ",
+                Spawn::Run { .. } if is_log => b"./log/run: ",
+                Spawn::Run { .. } => b"./run: ",
+            };
+            spec.write(*fd, b"0", OnError::fail(&self.prefix(&[&b"unable to join cgroup for "[..], what].concat())));
+        }
+        let own_group = matches!(what, Spawn::Run { own_group: true, .. });
+        if own_group {
+            spec.setpgid();
+        }
+        // runit's messages name the step that failed: the log service's
+        // directory, its stdin, or the service's stdout.
+        let fd_fail = |io: &SystemIo, log: bool| {
+            let what: &[u8] = if log { b"./log/run: " } else { b"./run: " };
+            OnError::fail(&io.prefix(&[&b"unable to setup filedescriptor for "[..], what].concat()))
+        };
+        if let Some((r, w)) = &self.log_pipe {
+            if is_log {
+                let _ = spec.chdir(b"./log", OnError::fail(&self.prefix(b"unable to change directory to ./log: ")));
+                spec.dup2(r.as_raw_fd(), 0, fd_fail(self, true));
             } else {
-                b"unable to join cgroup for ./run: "
-            });
+                spec.dup2(w.as_raw_fd(), 1, fd_fail(self, false));
+            }
         }
 
         // The readiness pipe's dup comes last, after the log pipe's, so
         // fd N cannot be clobbered.
         let mut notify = None;
-        if let Spawn::Run { notification_fd, own_group } = *what {
-            if let Some(fd) = notification_fd {
-                match unix::fd::pipe_cloexec() {
-                    Ok((r, w)) => {
-                        spec.dups.push((w.as_raw_fd(), fd));
-                        if self.log_pipe.is_none() {
-                            spec.fd_fail = self.prefix(b"unable to setup filedescriptor for ./run: ");
-                        }
-                        notify = Some((r, w));
-                    }
-                    Err(e) => self.label.warn_err(&[b"unable to create notification pipe"], &e),
+        if let Spawn::Run { notification_fd: Some(fd), .. } = *what {
+            match unix::fd::pipe_cloexec() {
+                Ok((r, w)) => {
+                    spec.dup2(w.as_raw_fd(), fd, fd_fail(self, is_log));
+                    notify = Some((r, w));
                 }
+                Err(e) => self.label.warn_err(&[b"unable to create notification pipe"], &e),
             }
-            spec.setpgid = own_group;
         }
+        child_signals(&mut spec);
         let pid = match spec.spawn() {
             Ok(p) => p,
             Err(e) => {

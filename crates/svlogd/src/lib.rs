@@ -1,5 +1,4 @@
-//! `svlogd`: runit's log writer, reimplemented (see `man 8 svlogd` and
-//! `shared/spec/svlogd.md`).
+//! `svlogd`: runit's log writer, reimplemented (see `man 8 svlogd`).
 //!
 //! It reads lines on standard input and appends them to `current` in each
 //! log directory given, rotating, filtering, forwarding and post-processing
@@ -39,6 +38,7 @@ use std::time::{Duration, Instant};
 use logdir::Logdir;
 use shared::{Pending, Shared};
 use stamp::{Kind, Stamper, Time};
+use unix::msg::{Fatal, Label, ProgramError};
 
 const SYNOPSIS: &[u8] = b"[-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...";
 const VERSION: &[u8] = b"$Id: runit-rs svlogd 0.1.0 $";
@@ -46,6 +46,73 @@ const VERSION: &[u8] = b"$Id: runit-rs svlogd 0.1.0 $";
 const READ_SIZE: usize = 128 * 1024;
 /// svlogd wakes up at least this often even without input (runit's value).
 const MAX_SLEEP: Duration = Duration::from_secs(2744);
+
+/// Exit codes of `svlogd` (see svlogd(8)).
+pub mod exit {
+    /// Standard input ended, or TERM.
+    pub const OK: i32 = 0;
+    /// Usage errors and fatal errors alike (as runit).
+    pub const FATAL: i32 = 111;
+}
+
+/// Why `svlogd` stops early; `main` prints and exits.
+#[derive(Debug)]
+pub enum SvlogdError {
+    /// The usage (after the version line for `-V`).
+    Usage { argv0: Vec<u8>, version: bool },
+    /// `svlogd: fatal: ...`.
+    Fatal(Fatal),
+}
+
+impl ProgramError for SvlogdError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            SvlogdError::Usage { .. } => exit::FATAL,
+            SvlogdError::Fatal(f) => f.exit_code(),
+        }
+    }
+    fn message(&self) -> Vec<u8> {
+        match self {
+            SvlogdError::Usage { argv0, version } => {
+                let mut v = Vec::new();
+                if *version {
+                    v.extend_from_slice(VERSION);
+                    v.push(b'\n');
+                }
+                v.extend_from_slice(&unix::msg::usage_text(argv0, SYNOPSIS));
+                v
+            }
+            SvlogdError::Fatal(f) => f.message(),
+        }
+    }
+}
+
+fn fatal(parts: &[&[u8]], e: Option<&std::io::Error>) -> SvlogdError {
+    SvlogdError::Fatal(Label::new(b"svlogd").fatal_error(exit::FATAL, parts, e))
+}
+
+/// `svlogd --help`.
+pub const HELP: &str = "\
+usage: svlogd [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...
+
+Reads log lines on standard input and writes them to each log directory
+DIR (file current), rotating, filtering and processing them as DIR/config
+says.
+
+  -t          prefix each line with a TAI64N stamp (-tt: UTC, -ttt: ISO 8601)
+  -T          prefix each line with RFC 3339 local time
+  -r c        replace non-printable characters with c
+  -R abc      also replace the characters a, b, c
+  -l len      line length limit (default 1000)
+  -b buflen   read buffer size (default 1024)
+  -v          verbose
+  -V          print the version, then the usage
+  --help      print this help and exit
+  --version   print the version and exit
+
+Example (a service's log/run):
+  exec svlogd -tt ./main
+";
 
 struct Options {
     stamp: Kind,
@@ -56,9 +123,10 @@ struct Options {
     verbose: bool,
 }
 
-fn parse_args(args: &[Vec<u8>]) -> (Options, Vec<Vec<u8>>) {
+fn parse_args(args: &[Vec<u8>]) -> Result<(Options, Vec<Vec<u8>>), SvlogdError> {
     let argv0 = args.first().cloned().unwrap_or_else(|| b"svlogd".to_vec());
-    let usage = || -> ! { unix::msg::usage(&argv0, SYNOPSIS, 111) };
+    let usage_v = |version| SvlogdError::Usage { argv0: argv0.clone(), version };
+    let usage = || usage_v(false);
     let mut o =
         Options { stamp: Kind::None, repl: 0, replace: Vec::new(), linemax: 1000, buflen: 1024, verbose: false };
     let mut ts = 0;
@@ -74,7 +142,7 @@ fn parse_args(args: &[Vec<u8>]) -> (Options, Vec<Vec<u8>>) {
             }
             unix::getopt::Opt::Flag(b'r', Some(v)) => {
                 if v.len() != 1 || v[0] == 0 {
-                    usage();
+                    return Err(usage());
                 }
                 o.repl = v[0];
             }
@@ -93,11 +161,8 @@ fn parse_args(args: &[Vec<u8>]) -> (Options, Vec<Vec<u8>>) {
             unix::getopt::Opt::Flag(b't', _) => ts = (ts + 1).min(3),
             unix::getopt::Opt::Flag(b'T', _) => local = true,
             unix::getopt::Opt::Flag(b'v', _) => o.verbose = true,
-            unix::getopt::Opt::Flag(b'V', _) => {
-                unix::msg::line(&[VERSION]);
-                usage();
-            }
-            _ => usage(),
+            unix::getopt::Opt::Flag(b'V', _) => return Err(usage_v(true)),
+            _ => return Err(usage()),
         }
     }
     o.stamp = match (local, ts) {
@@ -109,9 +174,9 @@ fn parse_args(args: &[Vec<u8>]) -> (Options, Vec<Vec<u8>>) {
     };
     let dirs = g.operands().to_vec();
     if dirs.is_empty() || o.buflen <= o.linemax {
-        usage();
+        return Err(usage());
     }
-    (o, dirs)
+    Ok((o, dirs))
 }
 
 /// The line being read when a chunk ended in its middle.
@@ -147,7 +212,8 @@ fn replace_into(out: &mut Vec<u8>, bytes: &[u8], repl: u8, extra: &[u8]) {
 }
 
 impl Svlogd {
-    fn reopen_all(&mut self) {
+    /// (Re)opens every directory; fails when none works.
+    fn reopen_all(&mut self) -> Result<(), SvlogdError> {
         let mut ok = false;
         for d in self.dirs.iter_mut() {
             d.close(&mut self.sh);
@@ -158,9 +224,9 @@ impl Svlogd {
         self.patterns = self.dirs.iter().any(|d| !d.cfg.insts.is_empty());
         if !ok {
             self.sh.flush_err();
-            unix::msg::line(&[b"svlogd: fatal: no functional log directories."]);
-            std::process::exit(111);
+            return Err(fatal(&[b"no functional log directories."], None));
         }
+        Ok(())
     }
 
     /// The first `len` bytes of a line are known: select and route it.
@@ -349,7 +415,7 @@ impl Svlogd {
         }
     }
 
-    fn run(&mut self) {
+    fn run(&mut self) -> Result<(), SvlogdError> {
         let mut buf = vec![0u8; READ_SIZE];
         loop {
             self.flush_all();
@@ -369,7 +435,7 @@ impl Svlogd {
             }
             if self.sh.pending.hup {
                 self.sh.pending.hup = false;
-                self.reopen_all();
+                self.reopen_all()?;
             }
             let now = Instant::now();
             let mut deadline = now + MAX_SLEEP;
@@ -424,23 +490,31 @@ impl Svlogd {
             d.close(&mut self.sh);
         }
         self.sh.flush_err();
+        Ok(())
     }
 }
 
-/// Entry point of the `svlogd` program.
+/// Entry point of the `svlogd` program: prints and exits, nothing else
+/// does.
 pub fn main() -> ! {
     let args = unix::getopt::args_bytes();
-    let (o, names) = parse_args(&args);
+    if let Some(text) = unix::msg::help_or_version(&args, "svlogd", HELP) {
+        unix::msg::print_and_exit(&text);
+    }
+    match run(&args) {
+        Ok(()) => std::process::exit(exit::OK),
+        Err(e) => unix::msg::exit_with(&e),
+    }
+}
+
+/// Logs standard input until it ends (or TERM).
+pub fn run(args: &[Vec<u8>]) -> Result<(), SvlogdError> {
+    let (o, names) = parse_args(args)?;
     // runit holds the working directory open; failing to is fatal there too.
-    let _cwd = match sys::open_at(None, b".", libc::O_RDONLY | libc::O_NONBLOCK, 0) {
-        Ok(c) => c,
-        Err(e) => unix::msg::Label::new(b"svlogd").die(111, &[b"unable to open current working directory"], Some(&e)),
-    };
+    let _cwd = sys::open_at(None, b".", libc::O_RDONLY | libc::O_NONBLOCK, 0)
+        .map_err(|e| fatal(&[b"unable to open current working directory"], Some(&e)))?;
     let signals = [libc::SIGTERM, libc::SIGCHLD, libc::SIGALRM, libc::SIGHUP];
-    let pipe = match unix::selfpipe::SelfPipe::new(&signals) {
-        Ok(p) => p,
-        Err(e) => unix::msg::Label::new(b"svlogd").die(111, &[b"unable to create selfpipe"], Some(&e)),
-    };
+    let pipe = unix::selfpipe::SelfPipe::new(&signals).map_err(|e| fatal(&[b"unable to create selfpipe"], Some(&e)))?;
     // stdin is read without blocking; poll says when there is something.
     let _ = unix::fd::set_nonblock(0, true);
     let sh = Shared {
@@ -466,7 +540,6 @@ pub fn main() -> ! {
         linebuf: Vec::new(),
         patterns: false,
     };
-    s.reopen_all();
-    s.run();
-    std::process::exit(0)
+    s.reopen_all()?;
+    s.run()
 }

@@ -46,7 +46,7 @@ pub struct Logdir {
     /// in runit's (simulated) buffer, i.e. not yet passed through a write.
     batch: Vec<u8>,
     pend: usize,
-    udp_sock: Option<OwnedFd>,
+    udp_sock: Option<std::net::UdpSocket>,
     /// Per-line selections: into the log, onto stderr.
     pub sel_log: bool,
     pub sel_err: bool,
@@ -612,10 +612,12 @@ impl Logdir {
     /// runit does. One socket is kept per directory.
     pub fn send_udp(&mut self, sh: &mut Shared, stamp: &[u8], head: &[u8], packet: &[u8]) {
         if self.udp_sock.is_none() {
-            // SAFETY: plain socket(2) call.
-            let fd =
-                unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
-            if fd < 0 {
+            // What runit's unbound socket gets at its first sendto: an
+            // ephemeral port on every address. (std's sockets are
+            // close-on-exec.)
+            let sock = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))
+                .and_then(|s| s.set_nonblocking(true).map(|_| s));
+            let Ok(sock) = sock else {
                 let prefix = self.cfg.prefix.clone();
                 self.put(sh, b"warning: no udp socket available: ");
                 self.put(sh, stamp);
@@ -624,28 +626,13 @@ impl Logdir {
                 self.put(sh, b"\n");
                 self.flush_sim(sh);
                 return;
-            }
-            // SAFETY: socket just returned this descriptor; we own it.
-            self.udp_sock = Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+            };
+            self.udp_sock = Some(sock);
         }
         let udp = self.cfg.udp;
-        // SAFETY: all-zero is a valid sockaddr_in.
-        let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-        sa.sin_family = libc::AF_INET as libc::sa_family_t;
-        sa.sin_port = udp.port.to_be();
-        sa.sin_addr.s_addr = u32::from_ne_bytes(udp.addr);
-        // SAFETY: packet and address are valid for the call.
-        let n = unsafe {
-            libc::sendto(
-                sys::raw(&self.udp_sock),
-                packet.as_ptr().cast(),
-                packet.len(),
-                0,
-                (&sa as *const libc::sockaddr_in).cast(),
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        };
-        if n != packet.len() as isize {
+        let to = std::net::SocketAddrV4::new(std::net::Ipv4Addr::from(udp.addr), udp.port);
+        let sent = self.udp_sock.as_ref().map(|s| s.send_to(packet, to));
+        if !matches!(sent, Some(Ok(n)) if n == packet.len()) {
             self.put(sh, b"warning: failure sending through udp: ");
             self.put(sh, packet);
             self.flush_sim(sh);

@@ -3,13 +3,16 @@
 //! Readers (sv, monitoring) never see a half-written file. The steps are
 //! reported separately because runit's warnings name the step that failed.
 
-use std::ffi::CString;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::os::fd::{FromRawFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{BorrowedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use nix::unistd::UnlinkatFlags;
 
 /// Which step of a replacement failed.
 #[derive(Debug)]
@@ -65,24 +68,26 @@ pub fn replace(tmp: &Path, dst: &Path, data: &[u8], mode: u32) -> Result<(), Rep
 /// (`openat`/`renameat`), so the files land in that directory even after
 /// the path that led to it was removed or now leads elsewhere.
 pub fn replace_at(dir: RawFd, tmp: &Path, dst: &Path, data: &[u8], mode: u32) -> Result<(), ReplaceError> {
-    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL));
-    let ctmp = c(tmp).map_err(ReplaceError::Open)?;
-    let cdst = c(dst).map_err(ReplaceError::Rename)?;
-    let flags = libc::O_WRONLY | libc::O_TRUNC | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: ctmp is a valid C string; the result is checked and owned below.
-    let open = || unsafe { libc::openat(dir, ctmp.as_ptr(), flags, mode as libc::c_uint) };
-    // SAFETY: as above, for unlinkat.
-    let unlink = || unsafe { libc::unlinkat(dir, ctmp.as_ptr(), 0) };
-    let mut fd = open();
-    if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ELOOP) {
-        unlink();
-        fd = open();
+    if dir < 0 {
+        return Err(ReplaceError::Open(Errno::EBADF.into()));
     }
-    if fd < 0 {
-        return Err(ReplaceError::Open(io::Error::last_os_error()));
+    // SAFETY: non-negative; the caller holds `dir` open for the whole
+    // call, and the borrow does not outlive it.
+    let dir = unsafe { BorrowedFd::borrow_raw(dir) };
+    let flags =
+        OFlag::O_WRONLY | OFlag::O_TRUNC | OFlag::O_CREAT | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mode = Mode::from_bits_truncate(mode as libc::mode_t);
+    let open = || nix::fcntl::openat(dir, tmp, flags, mode);
+    let unlink = || nix::unistd::unlinkat(dir, tmp, UnlinkatFlags::NoRemoveDir);
+    let fd = match open() {
+        Err(Errno::ELOOP) => {
+            let _ = unlink();
+            open()
+        }
+        r => r,
     }
-    // SAFETY: fd was just opened and is owned by nobody else.
-    let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+    .map_err(|e| ReplaceError::Open(e.into()))?;
+    let mut f = std::fs::File::from(fd);
     let written = match f.write(data) {
         Ok(n) if n == data.len() => Ok(()),
         Ok(_) => Err(ReplaceError::Write(None)),
@@ -90,14 +95,10 @@ pub fn replace_at(dir: RawFd, tmp: &Path, dst: &Path, data: &[u8], mode: u32) ->
     };
     drop(f);
     if let Err(e) = written {
-        unlink();
+        let _ = unlink();
         return Err(e);
     }
-    // SAFETY: both names are valid C strings relative to the same dir fd.
-    if unsafe { libc::renameat(dir, ctmp.as_ptr(), dir, cdst.as_ptr()) } != 0 {
-        return Err(ReplaceError::Rename(io::Error::last_os_error()));
-    }
-    Ok(())
+    nix::fcntl::renameat(dir, tmp, dir, dst).map_err(|e| ReplaceError::Rename(e.into()))
 }
 
 #[cfg(test)]

@@ -1,48 +1,58 @@
 //! Descriptor flags and pipes.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 
-fn check(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+
+/// Borrows a descriptor given by number for the length of one call.
+///
+/// The functions here take plain numbers because their callers hold
+/// descriptors in many forms (0 for stdin, `as_raw_fd()` of a `File`).
+/// A number that is not open makes the call fail with `EBADF`, as the
+/// system call itself would; a negative one is `EBADF` at once.
+fn borrow<'a>(fd: RawFd) -> nix::Result<BorrowedFd<'a>> {
+    if fd < 0 {
+        return Err(nix::errno::Errno::EBADF);
     }
-}
-
-fn set_flag(fd: RawFd, get: libc::c_int, set: libc::c_int, flag: libc::c_int, on: bool) -> io::Result<()> {
-    // SAFETY: fcntl on an integer fd has no memory-safety preconditions.
-    let old = check(unsafe { libc::fcntl(fd, get) })?;
-    let new = if on { old | flag } else { old & !flag };
-    if new != old {
-        // SAFETY: as above.
-        check(unsafe { libc::fcntl(fd, set, new) })?;
-    }
-    Ok(())
-}
-
-/// Sets or clears `FD_CLOEXEC`.
-pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
-    set_flag(fd, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC, on)
+    // SAFETY: non-negative, and the borrow lives only for the single fcntl
+    // call its caller makes; the descriptor is not closed during that call.
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
 }
 
 /// Sets or clears `O_NONBLOCK`.
 pub fn set_nonblock(fd: RawFd, on: bool) -> io::Result<()> {
-    set_flag(fd, libc::F_GETFL, libc::F_SETFL, libc::O_NONBLOCK, on)
+    let old = OFlag::from_bits_retain(fcntl(borrow(fd)?, FcntlArg::F_GETFL)?);
+    let mut new = old;
+    new.set(OFlag::O_NONBLOCK, on);
+    if new != old {
+        fcntl(borrow(fd)?, FcntlArg::F_SETFL(new))?;
+    }
+    Ok(())
 }
 
 /// A pipe whose both ends are close-on-exec: `(read, write)`.
 pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: fds is a valid array of two ints for pipe2 to fill.
-    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
-    // SAFETY: pipe2 succeeded, so both fds are open and owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC)?)
 }
 
 /// Whether `fd` is an open descriptor.
 pub fn is_open(fd: RawFd) -> bool {
-    // SAFETY: F_GETFD only queries the descriptor table.
-    unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+    borrow(fd).and_then(|b| fcntl(b, FcntlArg::F_GETFD)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn flags_round_trip() {
+        let (r, w) = pipe_cloexec().unwrap();
+        assert!(is_open(r.as_raw_fd()));
+        assert_ne!(fcntl(&r, FcntlArg::F_GETFD).unwrap() & libc::FD_CLOEXEC, 0);
+        set_nonblock(w.as_raw_fd(), true).unwrap();
+        assert_ne!(fcntl(&w, FcntlArg::F_GETFL).unwrap() & libc::O_NONBLOCK, 0);
+        assert!(!is_open(-1));
+    }
 }

@@ -1,19 +1,13 @@
 //! Named pipes.
 
-use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use nix::sys::stat::Mode;
 
 /// `mkfifo(path, mode)` (the umask applies).
 pub fn mkfifo(path: &Path, mode: u32) -> io::Result<()> {
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: c is a valid NUL-terminated string.
-    if unsafe { libc::mkfifo(c.as_ptr(), mode as libc::mode_t) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    Ok(nix::unistd::mkfifo(path, Mode::from_bits_truncate(mode as libc::mode_t))?)
 }
 
 /// Whether `path` is a FIFO (without following a final symlink).

@@ -12,13 +12,17 @@
 //!   and the `.new` + `rename` file replacement.
 //! - [`selfpipe`] and [`poll`]: signals turned into readable bytes, and a
 //!   `poll(2)` loop on a monotonic deadline.
-//! - [`proc`]: reaping children, decoding wait statuses, and `fork` + `exec`
-//!   with only async-signal-safe calls in the child; [`startup`]: the
+//! - [`spawn`]: the one `fork` + `exec` builder (ordered child steps, all
+//!   prepared before `fork`, one error path); [`proc`]: reaping children,
+//!   decoding wait statuses, and runsv's `ChildSpec` form of a spawn;
+//!   [`startup`]: the
 //!   SIGPIPE disposition and standard descriptors as they were before Rust's
 //!   runtime changed them, restored in every child.
 //!
 //! Library code returns errors; only a program's `main` prints a fatal line
-//! and chooses the exit code.
+//! and chooses the exit code. System calls go through nix; raw `libc`
+//! stays where nix would allocate or cannot express the call (between
+//! `fork` and `exec`, the pre-`main` constructor), each with its reason.
 
 pub mod atomic;
 pub mod cgroup;
@@ -33,6 +37,7 @@ pub mod poll;
 pub mod proc;
 pub mod procstat;
 pub mod selfpipe;
+pub mod spawn;
 pub mod startup;
 pub mod tai64n;
 

@@ -5,27 +5,21 @@
 use std::io;
 use std::os::fd::RawFd;
 
+use nix::errno::Errno;
+
+// Raw `flock`: nix's descriptor-number `flock` is deprecated for the
+// owning `nix::fcntl::Flock` guard, which would take the file away from
+// callers that keep reading and writing through it while it is locked.
+
 /// Takes an exclusive lock on `fd`; `wait` chooses blocking or not.
 pub fn lock_exclusive(fd: RawFd, wait: bool) -> io::Result<()> {
     let op = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
     loop {
         // SAFETY: flock on an integer fd has no memory-safety preconditions.
-        if unsafe { libc::flock(fd, op) } == 0 {
-            return Ok(());
+        match Errno::result(unsafe { libc::flock(fd, op) }) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Releases a lock taken with [`lock_exclusive`].
-pub fn unlock(fd: RawFd) -> io::Result<()> {
-    // SAFETY: as above.
-    if unsafe { libc::flock(fd, libc::LOCK_UN) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
     }
 }

@@ -10,12 +10,15 @@ use std::io;
 
 /// Writes all of `buf` to `fd`, retrying on `EINTR` and short writes.
 /// Errors are ignored: there is nowhere left to report them.
+///
+/// Async-signal-safe (children use it between `fork` and `exec`), hence
+/// raw `write` on a descriptor number that no Rust object owns.
 pub fn write_all_fd(fd: i32, mut buf: &[u8]) {
     while !buf.is_empty() {
         // SAFETY: buf is a valid readable slice for its length.
         let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
         if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            if nix::errno::Errno::last() == nix::errno::Errno::EINTR {
                 continue;
             }
             return;

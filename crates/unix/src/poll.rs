@@ -39,14 +39,14 @@ pub fn poll_until(fds: &mut [libc::pollfd], deadline: Option<Instant>) -> io::Re
     for p in fds.iter_mut() {
         p.revents = 0;
     }
+    // Raw poll: the callers (runit, runsv, runsvdir, sv, svlogd) build
+    // plain `pollfd` arrays from descriptor numbers they keep in many
+    // forms; nix's `PollFd` would need a borrowed owner for each.
     // SAFETY: fds is a valid, exclusively borrowed array of pollfd.
     let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms(deadline)) };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::Interrupted {
-            return Ok(0);
-        }
-        return Err(e);
+    match nix::errno::Errno::result(r) {
+        Ok(n) => Ok(n as usize),
+        Err(nix::errno::Errno::EINTR) => Ok(0),
+        Err(e) => Err(e.into()),
     }
-    Ok(r as usize)
 }

@@ -10,6 +10,12 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::RawFd;
 
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use crate::spawn::{Mask, OnError, Spawn};
+
 /// A raw wait status, as `waitpid` returns it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WaitStatus(pub libc::c_int);
@@ -40,51 +46,58 @@ impl WaitStatus {
     }
 }
 
+/// A pid and raw wait status from what nix decoded (nix keeps the core-dump bit, so nothing
+/// is lost: `exit << 8`, or `signal | 0x80` with a core).
+pub fn decode(ws: nix::sys::wait::WaitStatus) -> Option<(libc::pid_t, WaitStatus)> {
+    use nix::sys::wait::WaitStatus as W;
+    match ws {
+        W::Exited(pid, code) => Some((pid.as_raw(), WaitStatus((code & 0xff) << 8))),
+        W::Signaled(pid, sig, core) => Some((pid.as_raw(), WaitStatus(sig as i32 | if core { 0x80 } else { 0 }))),
+        _ => None,
+    }
+}
+
 /// Reaps one terminated child without blocking: `Some((pid, status))`, or
 /// `None` when no child has terminated (or there are no children).
 /// Stopped children are not reported.
 pub fn reap_one() -> Option<(libc::pid_t, WaitStatus)> {
-    let mut status: libc::c_int = 0;
     loop {
-        // SAFETY: status is a valid out-pointer.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid > 0 {
-            return Some((pid, WaitStatus(status)));
+        match nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            Err(Errno::EINTR) => continue,
+            Err(_) | Ok(nix::sys::wait::WaitStatus::StillAlive) => return None,
+            Ok(ws) => match decode(ws) {
+                Some(r) => return Some(r),
+                // Not a termination (WNOHANG without WUNTRACED reports
+                // none); look again.
+                None => continue,
+            },
         }
-        if pid < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return None;
     }
 }
 
 /// Waits (blocking) for the specific child `pid`.
 pub fn wait_pid(pid: libc::pid_t) -> io::Result<WaitStatus> {
-    let mut status: libc::c_int = 0;
     loop {
-        // SAFETY: status is a valid out-pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            return Ok(WaitStatus(status));
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
+        match nix::sys::wait::waitpid(Pid::from_raw(pid), None) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(ws) => {
+                if let Some((_, st)) = decode(ws) {
+                    return Ok(st);
+                }
+            }
         }
     }
 }
 
-/// Sends `sig` to `pid`.
+/// Sends `sig` to `pid` (`sig` 0 only checks that it exists).
 pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
-    // SAFETY: kill has no memory-safety preconditions.
-    if unsafe { libc::kill(pid, sig) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    let sig = if sig == 0 { None } else { Some(Signal::try_from(sig)?) };
+    Ok(nix::sys::signal::kill(Pid::from_raw(pid), sig)?)
 }
 
-/// Everything a child does between `fork` and `exec`, prepared in advance.
+/// Everything a child does between `fork` and `exec`, prepared in advance
+/// (runsv's form; it runs as a [`Spawn`], see [`ChildSpec::to_spawn`]).
 ///
 /// Order in the child: `setsid`, `setpgid`, `chdir`, descriptor moves (`dups`, in
 /// order), the signal mask cleared (or, with `keep_mask`, only
@@ -118,18 +131,12 @@ pub struct ChildSpec {
     pub cwd_fail: Vec<u8>,
     pub fd_fail: Vec<u8>,
     pub fail_code: i32,
-    /// `(fd, bytes)` written first in the child, each with one `write`
-    /// (e.g. `0` into a cgroup's `cgroup.procs`, opened before the fork,
-    /// to join the cgroup before anything else runs); a failure writes
-    /// `write_fail` plus the errno text and exits with `fail_code`.
-    pub writes: Vec<(RawFd, Vec<u8>)>,
-    pub write_fail: Vec<u8>,
 }
 
 impl ChildSpec {
     /// A spec for `path` with argv `[argv0]` and the given exec-failure prefix.
     pub fn new(path: &[u8], argv: &[&[u8]], exec_fail: &[u8]) -> io::Result<ChildSpec> {
-        let c = |b: &[u8]| CString::new(b).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL));
+        let c = |b: &[u8]| CString::new(b).map_err(|_| io::Error::from(Errno::EINVAL));
         Ok(ChildSpec {
             path: c(path)?,
             argv: argv.iter().map(|a| c(a)).collect::<io::Result<_>>()?,
@@ -144,149 +151,36 @@ impl ChildSpec {
             cwd_fail: exec_fail.to_vec(),
             fd_fail: exec_fail.to_vec(),
             fail_code: 111,
-            writes: Vec::new(),
-            write_fail: exec_fail.to_vec(),
         })
+    }
+
+    /// The same child as a [`Spawn`](crate::spawn::Spawn).
+    pub fn to_spawn(&self) -> Spawn {
+        let mut s = Spawn::from_c(self.path.clone(), self.argv.clone(), &self.exec_fail);
+        s.search(self.search_path.clone()).exit_code(self.fail_code);
+        if self.setsid {
+            s.setsid();
+        }
+        if self.setpgid {
+            s.setpgid();
+        }
+        if let Some(cwd) = &self.cwd {
+            s.chdir_c(cwd.clone(), OnError::Fail(self.cwd_fail.clone()));
+        }
+        for &(from, to) in &self.dups {
+            s.dup2(from, to, OnError::Fail(self.fd_fail.clone()));
+        }
+        // Handlers back to default while everything is still blocked, then
+        // the final mask: the inherited one minus the reset signals
+        // (keep_mask), or nothing blocked.
+        s.default_signals(&self.default_signals).restore_sigpipe();
+        s.mask(if self.keep_mask { Mask::InheritedUnblocking(self.default_signals.clone()) } else { Mask::Empty });
+        s
     }
 
     /// Forks and execs; returns the child's pid. Fails only if `fork` fails.
     pub fn spawn(&self) -> io::Result<libc::pid_t> {
-        let mut argv: Vec<*const libc::c_char> = self.argv.iter().map(|a| a.as_ptr()).collect();
-        argv.push(std::ptr::null());
-        // Candidate full paths for a PATH search, built before fork.
-        let candidates: Vec<CString> = self
-            .search_path
-            .iter()
-            .filter_map(|dir| {
-                let mut v = dir.as_bytes().to_vec();
-                if v.is_empty() {
-                    v.push(b'.');
-                }
-                v.push(b'/');
-                v.extend_from_slice(self.path.as_bytes());
-                CString::new(v).ok()
-            })
-            .collect();
-        // Block every signal across fork: a signal arriving in the child
-        // before it resets its handlers would otherwise run the parent's
-        // handler there (and be lost, e.g. a TERM meant for the service).
-        // SAFETY: sigset_t is plain data; sigfillset/sigprocmask only
-        // read and write the sets passed.
-        let old_mask = unsafe {
-            let mut all: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut all);
-            libc::sigprocmask(libc::SIG_SETMASK, &all, &mut old);
-            old
-        };
-        // SAFETY: fork has no preconditions; the child below only calls
-        // async-signal-safe functions on memory prepared before the fork.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            // SAFETY: in the child, single-threaded after fork; all pointers
-            // refer to data owned by self or the locals above.
-            unsafe { self.child(&argv, &candidates, old_mask) }
-        }
-        let fork_error = io::Error::last_os_error();
-        if pid > 0 && self.setpgid {
-            // Both sides call it, so whichever runs first creates the group;
-            // the parent's call fails harmlessly once the child has exec'd.
-            // SAFETY: setpgid has no memory-safety preconditions.
-            unsafe { libc::setpgid(pid, pid) };
-        }
-        // SAFETY: restores the mask saved above.
-        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
-        if pid < 0 {
-            return Err(fork_error);
-        }
-        Ok(pid)
-    }
-
-    unsafe fn child(&self, argv: &[*const libc::c_char], candidates: &[CString], mut mask: libc::sigset_t) -> ! {
-        // SAFETY: only async-signal-safe calls, on memory prepared before fork.
-        unsafe {
-            for (fd, bytes) in &self.writes {
-                let n = libc::write(*fd, bytes.as_ptr().cast(), bytes.len());
-                if n < 0 || n as usize != bytes.len() {
-                    let e = if n < 0 { errno_now() } else { libc::EIO };
-                    fail(&self.write_fail, e, self.fail_code);
-                }
-            }
-            if self.setsid {
-                libc::setsid();
-            }
-            if self.setpgid {
-                libc::setpgid(0, 0);
-            }
-            if let Some(cwd) = &self.cwd {
-                if libc::chdir(cwd.as_ptr()) != 0 {
-                    fail(&self.cwd_fail, errno_now(), self.fail_code);
-                }
-            }
-            for &(from, to) in &self.dups {
-                if from == to {
-                    let fl = libc::fcntl(from, libc::F_GETFD);
-                    if fl < 0 || libc::fcntl(from, libc::F_SETFD, fl & !libc::FD_CLOEXEC) < 0 {
-                        fail(&self.fd_fail, errno_now(), self.fail_code);
-                    }
-                } else if libc::dup2(from, to) < 0 {
-                    fail(&self.fd_fail, errno_now(), self.fail_code);
-                }
-            }
-            // Handlers back to default while everything is still blocked,
-            // then the final mask: the inherited one minus the reset
-            // signals (keep_mask), or nothing blocked.
-            for &s in &self.default_signals {
-                libc::signal(s, libc::SIG_DFL);
-                libc::sigdelset(&mut mask, s);
-            }
-            crate::startup::restore_sigpipe();
-            if !self.keep_mask {
-                libc::sigemptyset(&mut mask);
-            }
-            libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
-            if candidates.is_empty() {
-                libc::execv(self.path.as_ptr(), argv.as_ptr());
-                fail(&self.exec_fail, errno_now(), self.fail_code);
-            }
-            let mut last = libc::ENOENT;
-            for c in candidates {
-                libc::execv(c.as_ptr(), argv.as_ptr());
-                let e = errno_now();
-                // Like execvp: keep looking past directories that do not
-                // have it (or cannot be searched); stop at real failures.
-                if e != libc::ENOENT && e != libc::EACCES && e != libc::ENOTDIR {
-                    fail(&self.exec_fail, e, self.fail_code);
-                }
-                if e == libc::EACCES || last == libc::ENOENT {
-                    last = e;
-                }
-            }
-            fail(&self.exec_fail, last, self.fail_code)
-        }
-    }
-}
-
-fn errno_now() -> i32 {
-    // SAFETY: __errno_location always returns a valid thread-local pointer.
-    unsafe { *libc::__errno_location() }
-}
-
-/// Writes `prefix` + errno text + `\n` to fd 2 with one write, then `_exit`.
-/// Async-signal-safe: a fixed stack buffer and a static table.
-fn fail(prefix: &[u8], errno: i32, code: i32) -> ! {
-    let mut buf = [0u8; 512];
-    let text = crate::errtext::text(errno).as_bytes();
-    let mut n = 0;
-    for part in [prefix, text, b"\n"] {
-        let take = part.len().min(buf.len() - n);
-        buf[n..n + take].copy_from_slice(&part[..take]);
-        n += take;
-    }
-    // SAFETY: buf[..n] is initialised; _exit never returns.
-    unsafe {
-        libc::write(2, buf.as_ptr().cast(), n);
-        libc::_exit(code)
+        self.to_spawn().spawn()
     }
 }
 
@@ -321,10 +215,8 @@ mod tests {
         let mut spec = ChildSpec::new(b"/bin/sh", &[b"sh", b"-c", b"exit 0"], b"x: ").unwrap();
         spec.setpgid = true;
         let pid = spec.spawn().unwrap();
-        // SAFETY: getpgid has no memory-safety preconditions.
-        let pgid = unsafe { libc::getpgid(pid) };
-        // SAFETY: as above.
-        let mine = unsafe { libc::getpgid(0) };
+        let pgid = nix::unistd::getpgid(Some(Pid::from_raw(pid))).unwrap().as_raw();
+        let mine = nix::unistd::getpgid(None).unwrap().as_raw();
         let st = wait_pid(pid).unwrap();
         assert_eq!(st.exit_code(), Some(0));
         assert_eq!(pgid, pid);
@@ -332,22 +224,30 @@ mod tests {
     }
 
     #[test]
-    fn writes_happen_in_the_child_before_exec() {
-        let (r, w) = crate::fd::pipe_cloexec().unwrap();
-        use std::os::fd::AsRawFd;
-        let mut spec = ChildSpec::new(b"/bin/sh", &[b"sh", b"-c", b"exit 0"], b"x: ").unwrap();
-        spec.writes.push((w.as_raw_fd(), b"0\n".to_vec()));
-        let st = wait_pid(spec.spawn().unwrap()).unwrap();
-        assert_eq!(st.exit_code(), Some(0));
-        drop(w);
-        let mut got = String::new();
+    fn keep_mask_unblocks_only_the_reset_signals() {
+        use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
         use std::io::Read;
-        std::fs::File::from(r).read_to_string(&mut got).unwrap();
-        assert_eq!(got, "0\n");
-        let mut bad = ChildSpec::new(b"/bin/sh", &[b"sh", b"-c", b"exit 0"], b"x: ").unwrap();
-        bad.writes.push((-1, b"0".to_vec()));
-        bad.write_fail = b"x: unable to join cgroup: ".to_vec();
-        assert_eq!(wait_pid(bad.spawn().unwrap()).unwrap().exit_code(), Some(111));
+        use std::os::fd::AsRawFd;
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGUSR1);
+        set.add(Signal::SIGUSR2);
+        let mut old = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).unwrap();
+        let (r, w) = crate::fd::pipe_cloexec().unwrap();
+        let mut spec = ChildSpec::new(b"/bin/grep", &[b"grep", b"SigBlk", b"/proc/self/status"], b"x: ").unwrap();
+        spec.dups.push((w.as_raw_fd(), 1));
+        spec.default_signals = vec![libc::SIGUSR2];
+        spec.keep_mask = true;
+        let pid = spec.spawn();
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None).unwrap();
+        drop(w);
+        let st = wait_pid(pid.unwrap()).unwrap();
+        let mut out = String::new();
+        std::fs::File::from(r).read_to_string(&mut out).unwrap();
+        assert_eq!(st.exit_code(), Some(0));
+        let blk = u64::from_str_radix(out.trim().trim_start_matches("SigBlk:").trim(), 16).unwrap();
+        assert_ne!(blk & (1 << (libc::SIGUSR1 - 1)), 0, "{out}");
+        assert_eq!(blk & (1 << (libc::SIGUSR2 - 1)), 0, "{out}");
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+
 /// The set of signals this process turns into pipe bytes.
 pub struct SelfPipe {
     read: OwnedFd,
@@ -30,18 +32,12 @@ impl SelfPipe {
         // waking the poll, and be seen only at the next unrelated wake-up
         // (a runsv TERMed by runsvdir right after it started kept running
         // for ever). Blocked, it waits and is delivered to both at once.
-        // SAFETY: sigset_t is plain data; the calls only read and write the
-        // sets passed.
-        let old_mask = unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for &sig in signals {
-                libc::sigaddset(&mut set, sig);
-            }
-            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
-            old
-        };
+        let mut set = SigSet::empty();
+        for &sig in signals {
+            set.add(Signal::try_from(sig)?);
+        }
+        let mut old_mask = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old_mask))?;
         let register = || -> io::Result<Vec<(libc::c_int, Arc<AtomicBool>)>> {
             let mut flags = Vec::new();
             for &sig in signals {
@@ -54,8 +50,7 @@ impl SelfPipe {
             Ok(flags)
         };
         let flags = register();
-        // SAFETY: restores the mask saved above.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old_mask), None)?;
         Ok(SelfPipe { read, _write: write, flags: flags? })
     }
 
@@ -68,13 +63,8 @@ impl SelfPipe {
     /// call, in the order they were registered.
     pub fn drain(&self) -> Vec<libc::c_int> {
         let mut buf = [0u8; 64];
-        loop {
-            // SAFETY: buf is a valid writable buffer of its length.
-            let n = unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
-            }
-        }
+        // Non-blocking: ends with EAGAIN once empty.
+        while let Ok(1..) = nix::unistd::read(&self.read, &mut buf) {}
         self.flags.iter().filter(|(_, f)| f.swap(false, Ordering::SeqCst)).map(|(s, _)| *s).collect()
     }
 }

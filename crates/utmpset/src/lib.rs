@@ -15,11 +15,13 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStringExt;
 
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use unix::getopt::{Getopt, Opt};
-use unix::msg::{self, Label};
+use unix::msg::{self, Fatal, Label, ProgramError};
 
 pub mod record;
 
@@ -38,15 +40,9 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-fn open(path: &[u8], flags: libc::c_int) -> io::Result<File> {
-    let c = std::ffi::CString::new(path).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: c is a valid C string; the fd is owned by the File below.
-    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, 0o600 as libc::c_uint) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd was just opened and is owned by nobody else.
-    Ok(unsafe { File::from_raw_fd(fd) })
+fn open(path: &[u8], flags: OFlag) -> io::Result<File> {
+    let mode = Mode::from_bits_truncate(0o600);
+    Ok(File::from(nix::fcntl::open(path, flags | OFlag::O_CLOEXEC, mode)?))
 }
 
 /// Why a logout did not happen.
@@ -73,7 +69,7 @@ pub fn utmp_logout(path: &[u8], line: &[u8]) -> Result<(), Failure> {
     if line.len() > LINE_LEN {
         return Err(fatal(&[b"unable to logout line ", line, b" in utmp: name too long"], None));
     }
-    let mut f = open(path, libc::O_RDWR).map_err(|e| fatal(&[b"unable to open ", path], Some(e)))?;
+    let mut f = open(path, OFlag::O_RDWR).map_err(|e| fatal(&[b"unable to open ", path], Some(e)))?;
     unix::lock::lock_exclusive(f.as_raw_fd(), true).map_err(|e| fatal(&[b"unable to lock: ", path], Some(e)))?;
     while let Some(mut r) = read_record(&mut f) {
         if !r.has_user() || !r.line_is(line) {
@@ -92,7 +88,7 @@ pub fn utmp_logout(path: &[u8], line: &[u8]) -> Result<(), Failure> {
 /// Appends a DEAD_PROCESS record for `line` to the wtmp file at `path`
 /// (created 0600); a partly written record is cut off again.
 pub fn wtmp_logout(path: &[u8], line: &[u8]) -> Result<(), Failure> {
-    let flags = libc::O_WRONLY | libc::O_NONBLOCK | libc::O_APPEND | libc::O_CREAT;
+    let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_APPEND | OFlag::O_CREAT;
     let mut f = open(path, flags).map_err(|e| fatal(&[b"unable to open ", path], Some(e)))?;
     unix::lock::lock_exclusive(f.as_raw_fd(), true).map_err(|e| fatal(&[b"unable to lock ", path], Some(e)))?;
     let size = f.metadata().map_err(|e| Failure::NotDone(Some(e)))?.len();
@@ -105,54 +101,122 @@ pub fn wtmp_logout(path: &[u8], line: &[u8]) -> Result<(), Failure> {
         Ok(SIZE) => Ok(()),
         res => {
             let _ = f.set_len(size);
-            Err(Failure::NotDone(Some(res.err().unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOSPC)))))
+            Err(Failure::NotDone(Some(res.err().unwrap_or_else(|| nix::errno::Errno::ENOSPC.into()))))
         }
     }
 }
 
-fn usage(argv0: &[u8]) -> ! {
-    msg::usage(argv0, b"[-w] line", 1)
+/// Exit codes of `utmpset` (see utmpset(8)).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const USAGE: i32 = 1;
+    /// The line was not logged out, or a file could not be used.
+    pub const FAILED: i32 = 111;
 }
 
-/// Entry point of the `utmpset` program.
+/// Why `utmpset` exits unsuccessfully; `main` prints and exits.
+#[derive(Debug)]
+pub enum UtmpsetError {
+    /// The usage (after the version line for `-V`), exit 1.
+    Usage { argv0: Vec<u8>, version: bool },
+    /// `utmpset: fatal: ...`, exit 111.
+    Fatal(Fatal),
+    /// `utmpset: warning: unable to logout line ...`, exit 111.
+    NotDone(Vec<u8>),
+}
+
+impl ProgramError for UtmpsetError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            UtmpsetError::Usage { .. } => exit::USAGE,
+            UtmpsetError::Fatal(f) => f.exit_code(),
+            UtmpsetError::NotDone(_) => exit::FAILED,
+        }
+    }
+    fn message(&self) -> Vec<u8> {
+        match self {
+            UtmpsetError::Usage { argv0, version } => {
+                let mut v = Vec::new();
+                if *version {
+                    v.extend_from_slice(concat!("$Id: runit-rs ", env!("CARGO_PKG_VERSION"), " $\n").as_bytes());
+                }
+                v.extend_from_slice(&msg::usage_text(argv0, b"[-w] line"));
+                v
+            }
+            UtmpsetError::Fatal(f) => f.message(),
+            UtmpsetError::NotDone(m) => m.clone(),
+        }
+    }
+}
+
+/// The error `main` reports for a failed logout of `line` in `db`.
+fn report(f: Failure, line: &[u8], db: &[u8]) -> UtmpsetError {
+    let label = Label::new(b"utmpset");
+    match f {
+        Failure::Fatal(text, e) => UtmpsetError::Fatal(label.fatal_error(exit::FAILED, &[&text], e.as_ref())),
+        Failure::NotDone(e) => {
+            let what = [b"unable to logout line ".as_slice(), line, b" in ", db].concat();
+            let mut m = [b"utmpset: warning: ".as_slice(), &what].concat();
+            match (db, e) {
+                (b"wtmp", Some(e)) => {
+                    m.extend_from_slice(b": ");
+                    m.extend_from_slice(unix::errtext::io_text(&e).as_bytes());
+                }
+                (b"wtmp", None) => {}
+                _ => m.extend_from_slice(b": no such entry"),
+            }
+            m.push(b'\n');
+            UtmpsetError::NotDone(m)
+        }
+    }
+}
+
+/// `utmpset --help`.
+pub const HELP: &str = "\
+usage: utmpset [-w] line
+
+Logs LINE out of utmp (the record becomes DEAD_PROCESS, without user and
+host), as a getty's finish script needs.
+
+  -w          also append a logout record for LINE to wtmp
+  -V          print the version, then the usage (exit 1)
+  --help      print this help and exit
+  --version   print the version and exit
+
+Example (in /etc/sv/getty-tty1/finish):
+  exec utmpset -w tty1
+";
+
+/// Entry point of the `utmpset` program: prints and exits, nothing else
+/// does.
 pub fn main() -> ! {
     let args = unix::getopt::args_bytes();
+    if let Some(text) = msg::help_or_version(&args, "utmpset", HELP) {
+        msg::print_and_exit(&text);
+    }
+    match run(&args) {
+        Ok(()) => std::process::exit(exit::OK),
+        Err(e) => msg::exit_with(&e),
+    }
+}
+
+/// Logs the line named in `args` out.
+pub fn run(args: &[Vec<u8>]) -> Result<(), UtmpsetError> {
     let argv0 = args.first().cloned().unwrap_or_default();
+    let usage = |version| UtmpsetError::Usage { argv0: argv0.clone(), version };
     let mut wtmp = false;
-    let mut g = Getopt::new(&args, b"wV");
+    let mut g = Getopt::new(args, b"wV");
     for opt in g.by_ref() {
         match opt {
             Opt::Flag(b'w', _) => wtmp = true,
-            Opt::Flag(b'V', _) => {
-                msg::line(&[b"$Id: runit-rs ", env!("CARGO_PKG_VERSION").as_bytes(), b" $"]);
-                usage(&argv0)
-            }
-            _ => usage(&argv0),
+            Opt::Flag(b'V', _) => return Err(usage(true)),
+            _ => return Err(usage(false)),
         }
     }
-    let Some(line) = g.operands().first() else { usage(&argv0) };
-    let label = Label::new(b"utmpset");
-    let fail = |f: Failure, db: &[u8]| -> ! {
-        match f {
-            Failure::Fatal(text, e) => label.die(111, &[&text], e.as_ref()),
-            Failure::NotDone(e) => {
-                let what: &[&[u8]] = &[b"unable to logout line ", line, b" in ", db];
-                match (db, e) {
-                    (b"wtmp", Some(e)) => label.warn_err(what, &e),
-                    (b"wtmp", None) => label.warn(what),
-                    _ => label.warn(&[&what.concat(), b": no such entry"]),
-                }
-                std::process::exit(111)
-            }
-        }
-    };
-    if let Err(f) = utmp_logout(&path_from_env("RUNIT_RS_UTMP", UTMP), line) {
-        fail(f, b"utmp")
-    }
+    let Some(line) = g.operands().first() else { return Err(usage(false)) };
+    utmp_logout(&path_from_env("RUNIT_RS_UTMP", UTMP), line).map_err(|f| report(f, line, b"utmp"))?;
     if wtmp {
-        if let Err(f) = wtmp_logout(&path_from_env("RUNIT_RS_WTMP", WTMP), line) {
-            fail(f, b"wtmp")
-        }
+        wtmp_logout(&path_from_env("RUNIT_RS_WTMP", WTMP), line).map_err(|f| report(f, line, b"wtmp"))?;
     }
-    std::process::exit(0)
+    Ok(())
 }

@@ -1,0 +1,3 @@
+fn main() {
+    runit_import::main()
+}
