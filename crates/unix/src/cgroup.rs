@@ -12,7 +12,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt};
 use std::path::{Path, PathBuf};
 
@@ -58,15 +57,8 @@ impl CgroupError {
 
 /// Whether `path` is a directory of a cgroup v2 file system.
 pub fn is_cgroup2(path: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
-    // SAFETY: statfs is plain old data; zeroed is a valid value to be filled.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: c is a valid NUL-terminated path and st a valid out-pointer.
-    let r = unsafe { libc::statfs(c.as_ptr(), &mut st) };
-    // The types of f_type and of the constant differ between targets.
-    #[allow(clippy::unnecessary_cast)]
-    let same = st.f_type as i64 == libc::CGROUP2_SUPER_MAGIC as i64;
-    r == 0 && same
+    use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
+    statfs(path).is_ok_and(|st| st.filesystem_type() == CGROUP2_SUPER_MAGIC)
 }
 
 /// The cgroup under which services' cgroups go: `RUNIT_CGROUP_ROOT` when

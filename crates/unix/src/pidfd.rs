@@ -89,10 +89,10 @@ impl PidFd {
     /// Whether the process has ended (its descriptor polls readable; a
     /// zombie counts as ended).
     pub fn exited(&self) -> bool {
-        let mut p = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: p is one valid pollfd; a zero timeout never blocks.
-        let r = unsafe { libc::poll(&mut p, 1, 0) };
-        r > 0 && p.revents != 0
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0)
     }
 }
 
