@@ -15,7 +15,7 @@ fn root() -> PathBuf {
 }
 
 /// Programs installed to sbin and to bin, as scripts/install does.
-const SBIN: [&str; 6] = ["runsv", "runsvdir", "runsvchdir", "runit", "runit-init", "utmpset"];
+const SBIN: [&str; 7] = ["runsv", "runsvdir", "runsvchdir", "runit", "runit-init", "utmpset", "runit-import"];
 const BIN: [&str; 3] = ["sv", "svlogd", "chpst"];
 const PERSONALITIES: [&str; 6] = ["envdir", "envuidgid", "pgrphack", "setuidgid", "setlock", "softlimit"];
 
@@ -235,6 +235,8 @@ fn install_into_a_temporary_destdir_gives_the_expected_tree() {
     }
     expected.insert("usr/share/bash-completion/completions/sv".into());
     expected.insert("usr/share/zsh/site-functions/_sv".into());
+    expected.insert("usr/share/bash-completion/completions/runit-import".into());
+    expected.insert("usr/share/zsh/site-functions/_runit-import".into());
     assert_eq!(tree(dest.path()), expected);
 
     let d = dest.path();

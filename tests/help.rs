@@ -5,6 +5,7 @@
 
 mod util;
 
+use std::path::Path;
 use std::process::Command;
 
 use util::{bin, run};
@@ -53,18 +54,22 @@ fn runit_init_help_and_version() {
 fn svlogd_help_and_version() {
     check_help("svlogd", "svlogd [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...", &["-t", "-r c", "-b buflen"]);
     check_version("svlogd");
-    let (code, out, err) = run(Command::new(bin("svlogd")).args(["--version", "x"]));
-    assert_eq!((code, out.as_str()), (111, ""));
-    assert!(err.starts_with("svlogd: illegal option -- -\nusage: "), "{err}");
+    // Not alone: runit's getopt skips any `--word`, so this is `svlogd x`.
+    let d = tempfile::tempdir().unwrap();
+    let with = run(Command::new(bin("svlogd")).args(["--version", "x"]).current_dir(d.path()));
+    assert_eq!(with.0, 111);
+    assert_eq!(with, run(Command::new(bin("svlogd")).arg("x").current_dir(d.path())));
 }
 
 #[test]
 fn utmpset_help_and_version() {
     check_help("utmpset", "utmpset [-w] line", &["-w"]);
     check_version("utmpset");
-    let (code, out, err) = run(Command::new(bin("utmpset")).args(["--help", "tty1"]));
-    assert_eq!((code, out.as_str()), (1, ""));
-    assert!(err.starts_with("utmpset: illegal option -- -\nusage: ") && err.ends_with(" [-w] line\n\n"), "{err}");
+    // Not alone: runit's getopt takes any `--word` as the end of the
+    // options, as `--` (here `-x` becomes the line operand).
+    let with = run(Command::new(bin("utmpset")).args(["--help", "-x"]));
+    assert_ne!(with.0, 0);
+    assert_eq!(with, run(Command::new(bin("utmpset")).args(["--", "-x"])));
 }
 
 #[test]
@@ -75,10 +80,10 @@ fn chpst_help_and_version_go_to_stdout_and_runit_bytes_stay_for_the_rest() {
     assert!(out.contains("Exit codes: 100 usage, 111 failure"), "{out}");
     let (code, out, err) = run(Command::new(bin("chpst")).arg("--version"));
     assert_eq!((code, out, err), (0, format!("chpst (runit-rs) {}\n", env!("CARGO_PKG_VERSION")), String::new()));
-    // Not alone: an ordinary (unknown) option, runit's usage and exit 100.
+    // Not alone: runit's getopt skips any `--word` (Debian's chpst runs
+    // `true` here too).
     let (code, out, err) = run(Command::new(bin("chpst")).args(["--help", "true"]));
-    assert_eq!((code, out.as_str()), (100, ""));
-    assert!(err.starts_with("chpst: illegal option -- -\nusage: chpst [-vVP012] "), "{err}");
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
     // -V: the version line, then the usage, on stderr.
     let (code, out, err) = run(Command::new(bin("chpst")).arg("-V"));
     assert_eq!((code, out.as_str()), (100, ""));
@@ -101,4 +106,75 @@ fn runsv_help_and_version_go_to_stdout_and_other_arguments_stay_runit_s() {
     let (code, _, err) = run(Command::new(bin("runsv")).arg("/nonexistent/-V"));
     assert_eq!(code, 111);
     assert_eq!(err, "runsv /nonexistent/-V: fatal: unable to change to directory: file does not exist\n");
+}
+
+// sv, runsvdir, runsvchdir
+
+fn run_in(prog: &str, cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut c = Command::new(util::bin(prog));
+    c.args(args).current_dir(cwd).env_remove("SVDIR").env_remove("SVWAIT").env_remove("RUNSVDIR");
+    util::run(&mut c)
+}
+
+fn version_line(prog: &str) -> String {
+    format!("{prog} (runit-rs) {}\n", env!("CARGO_PKG_VERSION"))
+}
+
+/// `--help` prints the usage, the options, one example, and exits 0.
+#[track_caller]
+fn assert_help(prog: &str, usage: &str, must_mention: &[&str]) {
+    let d = tempfile::tempdir().unwrap();
+    let (code, out, err) = run_in(prog, d.path(), &["--help"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{prog} --help");
+    assert!(out.starts_with(usage), "{prog} --help: {out}");
+    assert!(out.contains("example:"), "{prog} --help: {out}");
+    for word in must_mention {
+        assert!(out.contains(word), "{prog} --help does not mention {word}: {out}");
+    }
+    assert_eq!(run_in(prog, d.path(), &["--version"]), (0, version_line(prog), String::new()));
+}
+
+#[test]
+fn sv_help_and_version() {
+    assert_help(
+        "sv",
+        "usage: sv [-v] [-w sec] command service ...\n",
+        &["-w sec", "-v", "-j", "-V", "status", "restart", "force-stop", "check", "$SVDIR"],
+    );
+    let d = tempfile::tempdir().unwrap();
+    let usage = "usage: sv [-v] [-w sec] command service ...\n\n";
+    // runit's meaning for everything else.
+    assert_eq!(run_in("sv", d.path(), &["-h"]), (100, String::new(), format!("sv: illegal option -- h\n{usage}")));
+    assert_eq!(run_in("sv", d.path(), &["--help", "x"]), (100, String::new(), usage.to_string()));
+    let (code, out, err) = run_in("sv", d.path(), &["-V"]);
+    assert_eq!((code, out.as_str()), (100, ""));
+    assert!(err.starts_with("$Id: runit-rs ") && err.ends_with(usage), "{err:?}");
+}
+
+#[test]
+fn runsvdir_help_and_version() {
+    assert_help("runsvdir", "usage: runsvdir [-P] dir", &["-P", "log", "HUP"]);
+    // runit skips a first word starting with `--`: no dir left.
+    let d = tempfile::tempdir().unwrap();
+    let bin = util::bin("runsvdir");
+    let usage = format!("usage: {} [-P] dir\n\n", bin.display());
+    assert_eq!(run_in("runsvdir", d.path(), &["--helpful"]), (1, String::new(), usage.clone()));
+    assert_eq!(run_in("runsvdir", d.path(), &["-P"]), (1, String::new(), usage.clone()));
+    assert_eq!(run_in("runsvdir", d.path(), &[]), (1, String::new(), usage));
+}
+
+#[test]
+fn runsvchdir_help_and_version() {
+    assert_help("runsvchdir", "usage: runsvchdir dir\n", &["$RUNSVDIR", "previous"]);
+    let d = tempfile::tempdir().unwrap();
+    let bin = util::bin("runsvchdir");
+    assert_eq!(run_in("runsvchdir", d.path(), &[]), (1, String::new(), format!("usage: {} dir\n\n", bin.display())));
+    // `-h` is a directory name, as in runit.
+    std::fs::create_dir(d.path().join("default")).unwrap();
+    std::os::unix::fs::symlink("default", d.path().join("current")).unwrap();
+    let mut c = Command::new(&bin);
+    c.arg("-h").env("RUNSVDIR", d.path());
+    let (code, out, err) = util::run(&mut c);
+    assert_eq!((code, out.as_str()), (111, ""));
+    assert_eq!(err, format!("{}: fatal: -h: file does not exist\n", bin.display()));
 }

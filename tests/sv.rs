@@ -1438,3 +1438,89 @@ fn down_during_the_restart_pause_reports_the_state_runsv_settled_on() {
         assert_eq!((st.pid, st.want), (0, b'd'), "{}", runsv.display());
     }
 }
+
+// ---------------------------------------------------------------------------
+// Crash loops: a start is `ok` only for a process that stayed up
+
+/// A service named `crashy` in its own services directory whose `./run`
+/// fails at once, supervised by `runsv`; returns once it has crashed at
+/// least once (runsv then restarts it every second).
+fn crash_looping(runsv: &Path) -> (tempfile::TempDir, Proc) {
+    let d = tempfile::Builder::new().prefix("runit-rs-test").tempdir().unwrap();
+    let svc = d.path().join("crashy");
+    fs::create_dir(&svc).unwrap();
+    util::script(&svc.join("run"), "echo crashing >&2; exit 3");
+    let err = File::create(d.path().join("runsv.stderr")).unwrap();
+    let p = Proc::spawn(Command::new(runsv).arg(&svc).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err));
+    wait_for("./run to crash", || {
+        fs::read_to_string(d.path().join("runsv.stderr")).unwrap_or_default().contains("crashing")
+    });
+    (d, p)
+}
+
+/// `timeout: down: crashy: Ns, normally up, want up` with N 0 or 1 (whole
+/// seconds since the last crash: a clock tick can fall in between).
+#[track_caller]
+fn assert_crash_loop_timeout(got: &(i32, String, String)) {
+    let (code, out, err) = got;
+    assert_eq!((*code, err.as_str()), (1, ""), "{out}");
+    let ok = ["0s", "1s"].iter().any(|s| *out == format!("timeout: down: crashy: {s}, normally up, want up\n"));
+    assert!(ok, "{out:?}");
+}
+
+#[test]
+fn starting_a_crash_looping_service_times_out_instead_of_reporting_ok() {
+    for runsv in runsv_binaries() {
+        let (d, _runsv) = crash_looping(&runsv);
+        // runit's sv says the same (it samples every 420 ms and so misses
+        // the few milliseconds ./run spends in state run); ours sees every
+        // record and must not take one of them for "up".
+        let t = Instant::now();
+        let got = sv_env(d.path(), &[("SVDIR", d.path().to_str().unwrap())], &["-w", "2", "start", "crashy"]);
+        assert_crash_loop_timeout(&got);
+        // On runit's tick: the first multiple of 420 ms beyond the limit.
+        assert!(t.elapsed() >= Duration::from_millis(2100), "{:?}", t.elapsed());
+        let got = sv_env(d.path(), &[("SVDIR", d.path().to_str().unwrap())], &["-w", "2", "up", "crashy"]);
+        assert_crash_loop_timeout(&got);
+    }
+}
+
+#[test]
+fn a_crash_looping_service_is_not_reported_up_after_a_restart_either() {
+    let (d, _runsv) = crash_looping(&util::bin("runsv"));
+    let got = sv_env(d.path(), &[("SVDIR", d.path().to_str().unwrap())], &["-w", "2", "restart", "crashy"]);
+    assert_crash_loop_timeout(&got);
+}
+
+#[test]
+fn a_healthy_start_is_reported_once_the_process_stayed_up_briefly() {
+    for runsv in runsv_binaries() {
+        let svc = sleeper();
+        svc.file("down", "");
+        let _r = util::start_runsv_with(&runsv, &svc);
+        wait_for("runsv to write its first record", || svc.status("supervise").is_some());
+        let t = Instant::now();
+        let got = sv_in(svc.scratch(), &["-w", "5", "start", "./svc"]);
+        let took = t.elapsed();
+        let pid = svc.status("supervise").unwrap().pid;
+        assert_transcript(&got, 0, &format!("ok: run: ./svc: (pid {pid}) 0s, normally down\n"), "");
+        // Up for the settling time, then reported at once; runit's sv
+        // would print at its 420 ms tick at the earliest.
+        assert!(took >= Duration::from_millis(150) && took < Duration::from_secs(3), "{took:?}");
+    }
+}
+
+#[test]
+fn a_word_starting_with_two_dashes_ends_the_options_as_in_runit() {
+    let mut f = Fake::new();
+    f.live("run", Rec { age: 12, ..RUN });
+    // The word itself is skipped: the status line, and runit's exit codes.
+    assert_same(f.root(), &[], &["--foo", "status", "./run", "./missing"]);
+    assert_same(f.root(), &[], &["-v", "--x", "status", "./run"]);
+    // What follows is the command even when it looks like an option.
+    assert_same(f.root(), &[], &["--", "-w", "1", "status", "./run"]);
+    assert_same(f.root(), &[], &["--foo"]);
+    let (code, out, err) = sv_in(f.root(), &["--foo", "status", "./run"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(same_within(&out, "run: ./run: (pid 4242) 12s\n", 1), "{out:?}");
+}

@@ -1,5 +1,5 @@
 //! `runsvdir [-P] DIR [LOG]`: keep one `runsv NAME` per service directory
-//! in DIR (runit's runsvdir(8); the contract is `shared/spec/runsvdir.md`).
+//! in DIR (runit's runsvdir(8); see man/runsvdir.8).
 //!
 //! Every entry of DIR that is a directory, or a symlink to one, and whose
 //! name does not start with a dot, gets a `runsv NAME` started in DIR.
@@ -52,7 +52,7 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::time::{Duration, Instant};
-use unix::msg::Label;
+use unix::msg::{Fatal, Label, ProgramError};
 
 /// How often the LOG area gets a `.` so old messages scroll away.
 const DOT_EVERY: Duration = Duration::from_secs(900);
@@ -61,18 +61,95 @@ const DOT_EVERY: Duration = Duration::from_secs(900);
 /// (container engines usually SIGKILL 10 s after SIGTERM).
 pub const PID1_GRACE: Duration = Duration::from_secs(9);
 
-/// Entry point of the `runsvdir` program.
+/// Exit codes (man/runsvdir.8).
+pub mod code {
+    /// SIGTERM.
+    pub const TERM: i32 = 0;
+    /// No DIR.
+    pub const USAGE: i32 = 1;
+    /// Set-up failed.
+    pub const FATAL: i32 = 100;
+    /// SIGHUP: every runsv was sent SIGTERM.
+    pub const HUP: i32 = 111;
+}
+
+/// `runsvdir --help`.
+pub const HELP: &str = "\
+usage: runsvdir [-P] dir [log]
+
+Start and keep one runsv per service directory in dir, and stop those
+whose directory went away. Changes are seen at once (inotify).
+
+options (only as the first argument):
+  -P        run each runsv in a new session and process group
+  log       show runsv's error messages in the process title, in place of
+            this argument (at least seven characters, e.g. a row of dots)
+
+signals: HUP stops every runsv and exits 111; TERM exits 0; ALRM rescans.
+
+example:
+  runsvdir -P /etc/service ..........................................
+
+See runsvdir(8).
+";
+
+/// Why runsvdir cannot start: what `main` prints on stderr and the exit
+/// code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunsvdirError {
+    /// No DIR: runit's usage line (with argv[0] as typed).
+    Usage { argv0: Vec<u8> },
+    /// `runsvdir DIR: fatal: ...`, exit 100.
+    Fatal(Fatal),
+}
+
+impl ProgramError for RunsvdirError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            RunsvdirError::Usage { .. } => code::USAGE,
+            RunsvdirError::Fatal(f) => f.code,
+        }
+    }
+
+    fn message(&self) -> Vec<u8> {
+        match self {
+            RunsvdirError::Usage { argv0 } => unix::msg::usage_text(argv0, b"[-P] dir"),
+            RunsvdirError::Fatal(f) => f.text.clone(),
+        }
+    }
+}
+
+/// The signal that ended the main loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Term,
+    Hup,
+}
+
+/// Entry point of the `runsvdir` program: the only place that exits.
 pub fn main() -> ! {
     let args: Vec<Vec<u8>> = std::env::args_os().map(OsString::into_vec).collect();
+    if let Some(text) = unix::msg::help_or_version(&args, "runsvdir", HELP) {
+        unix::msg::print_and_exit(&text)
+    }
+    match start(&args) {
+        Ok(Ended::Term) => std::process::exit(code::TERM),
+        Ok(Ended::Hup) => std::process::exit(code::HUP),
+        Err(e) => unix::msg::exit_with(&e),
+    }
+}
+
+/// Parses the arguments, sets up, and runs until SIGTERM or SIGHUP.
+pub fn start(args: &[Vec<u8>]) -> Result<Ended, RunsvdirError> {
     let argv0 = args.first().cloned().unwrap_or_else(|| b"runsvdir".to_vec());
-    let usage = || unix::msg::usage(&argv0, b"[-P] dir", 1);
+    let usage = || RunsvdirError::Usage { argv0: argv0.clone() };
 
     // runit looks only at the first argument, and only at its second
     // character: `-P...` sets the flag, `--...` is skipped, anything else
     // (even `-x`) is DIR.
     let mut i = 1;
     let mut setsid = false;
-    let Some(first) = args.get(i) else { usage() };
+    let first = args.get(i).ok_or_else(usage)?;
     if first.first() == Some(&b'-') {
         match first.get(1) {
             Some(b'P') => {
@@ -83,23 +160,20 @@ pub fn main() -> ! {
             _ => {}
         }
     }
-    let Some(dir) = args.get(i).cloned() else { usage() };
+    let dir = args.get(i).cloned().ok_or_else(usage)?;
     let label = Label::with_arg(b"runsvdir", &dir);
+    let fatal =
+        |what: &[u8], e: &std::io::Error| RunsvdirError::Fatal(label.fatal_error(code::FATAL, &[what], Some(e)));
 
-    let signals = match unix::selfpipe::SelfPipe::new(&[libc::SIGTERM, libc::SIGHUP, libc::SIGCHLD, libc::SIGALRM]) {
-        Ok(s) => s,
-        Err(e) => label.die(100, &[b"unable to catch signals"], Some(&e)),
-    };
+    let signals = unix::selfpipe::SelfPipe::new(&[libc::SIGTERM, libc::SIGHUP, libc::SIGCHLD, libc::SIGALRM])
+        .map_err(|e| fatal(b"unable to catch signals", &e))?;
 
-    let log = args.get(i + 1).and_then(|_| setup_log(&label, &args, i + 1));
+    let log = args.get(i + 1).and_then(|_| setup_log(&label, args, i + 1));
 
-    let curdir = match File::open(".") {
-        Ok(f) => OwnedFd::from(f),
-        Err(e) => label.die(100, &[b"unable to open current directory"], Some(&e)),
-    };
+    let curdir = File::open(".").map(OwnedFd::from).map_err(|e| fatal(b"unable to open current directory", &e))?;
 
     let mut table = table::Table::new(dir, label, setsid, curdir);
-    run(&mut table, &signals, log)
+    Ok(run(&mut table, &signals, log))
 }
 
 /// The LOG pipe and the title area it feeds.
@@ -130,15 +204,15 @@ fn setup_log(label: &Label, args: &[Vec<u8>], index: usize) -> Option<Log> {
         label.warn(&[b"unable to create pipe for log."]);
         return disabled();
     };
-    // SAFETY: dup2 on two descriptors we own; fd 2 is replaced atomically.
-    if unsafe { libc::dup2(write.as_raw_fd(), 2) } < 0 {
+    // fd 2 is replaced atomically.
+    if nix::unistd::dup2_stderr(&write).is_err() {
         label.warn(&[b"unable to set filedescriptor for log."]);
         return disabled();
     }
     Some(Log { read, write, title: title::Title::new(args, index), next_dot: Instant::now() })
 }
 
-fn run(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, mut log: Option<Log>) -> ! {
+fn run(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, mut log: Option<Log>) -> Ended {
     table.start(Instant::now());
     let mut buf = vec![0u8; 4096];
     loop {
@@ -169,7 +243,7 @@ fn run(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, mut log: Op
         }
 
         if let Some(log) = &mut log {
-            drain(log.read.as_raw_fd(), &mut buf, |bytes| log.title.push(bytes));
+            drain(&log.read, &mut buf, |bytes| log.title.push(bytes));
         }
         if table.watch_fd().is_some() && fds.get(1).is_some_and(unix::poll::ready) {
             table.events(Instant::now());
@@ -180,11 +254,11 @@ fn run(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, mut log: Op
                     if std::process::id() == 1 && container_mode() {
                         stop_all(table, signals, Instant::now() + PID1_GRACE);
                     }
-                    std::process::exit(0)
+                    return Ended::Term;
                 }
                 libc::SIGHUP => {
                     table.term_all();
-                    std::process::exit(111)
+                    return Ended::Hup;
                 }
                 libc::SIGALRM => table.rescan_now(Instant::now()),
                 _ => {}
@@ -213,16 +287,13 @@ fn stop_all(table: &mut table::Table, signals: &unix::selfpipe::SelfPipe, deadli
 }
 
 /// Reads everything available from a non-blocking descriptor.
-fn drain(fd: i32, buf: &mut [u8], mut each: impl FnMut(&[u8])) {
+fn drain(fd: &OwnedFd, buf: &mut [u8], mut each: impl FnMut(&[u8])) {
     loop {
-        // SAFETY: buf is a valid writable buffer of its length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            if n < 0 && unix::errtext::errno() == libc::EINTR {
-                continue;
-            }
-            return;
+        match nix::unistd::read(fd, buf) {
+            Ok(0) => return,
+            Ok(n) => each(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
         }
-        each(&buf[..n as usize]);
     }
 }

@@ -29,7 +29,7 @@
 use crate::watch::Watcher;
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -223,9 +223,8 @@ impl Table {
             self.check = true;
         }
         self.scan(now);
-        // SAFETY: fchdir on a directory descriptor we own.
-        while unsafe { libc::fchdir(self.curdir.as_raw_fd()) } != 0 {
-            let e = std::io::Error::last_os_error();
+        while let Err(e) = nix::unistd::fchdir(&self.curdir) {
+            let e = std::io::Error::from(e);
             self.label.warn_err(&[b"unable to change directory, pausing"], &e);
             std::thread::sleep(Duration::from_secs(5));
         }
@@ -325,13 +324,15 @@ impl Table {
         fail.extend_from_slice(b": fatal: unable to start runsv ");
         fail.extend_from_slice(name);
         fail.extend_from_slice(b": ");
-        let spawned = unix::proc::ChildSpec::new(b"runsv", &[b"runsv", name], &fail).and_then(|mut spec| {
-            spec.search_path = self.search.clone();
-            spec.setsid = self.setsid;
-            // The signals we catch go back to their defaults (SIGPIPE is
-            // restored by ChildSpec to how runsvdir found it).
-            spec.default_signals = vec![libc::SIGHUP, libc::SIGTERM, libc::SIGCHLD, libc::SIGALRM];
-            spec.fail_code = 100;
+        let sigs = [libc::SIGHUP, libc::SIGTERM, libc::SIGCHLD, libc::SIGALRM];
+        let spawned = unix::spawn::Spawn::new(b"runsv", &[b"runsv", name], &fail).and_then(|mut spec| {
+            spec.search(self.search.clone()).exit_code(100);
+            if self.setsid {
+                spec.setsid();
+            }
+            // The signals we catch go back to their defaults, SIGPIPE to how
+            // runsvdir found it, and nothing stays blocked.
+            spec.default_signals(&sigs).restore_sigpipe().mask(unix::spawn::Mask::Empty);
             spec.spawn()
         });
         let pid = match spawned {

@@ -13,28 +13,30 @@
 //! poll then runs as in runit.
 
 use std::collections::HashMap;
-use std::ffi::CString;
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use unix::inotify::{Event, Inotify, Mask, NotAvailable, Watch};
 
-const DIR_MASK: u32 = libc::IN_CREATE
-    | libc::IN_DELETE
-    | libc::IN_MOVED_FROM
-    | libc::IN_MOVED_TO
-    | libc::IN_ATTRIB
-    | libc::IN_DELETE_SELF
-    | libc::IN_MOVE_SELF
-    | libc::IN_ONLYDIR;
+const DIR_MASK: Mask = Mask::IN_CREATE
+    .union(Mask::IN_DELETE)
+    .union(Mask::IN_MOVED_FROM)
+    .union(Mask::IN_MOVED_TO)
+    .union(Mask::IN_ATTRIB)
+    .union(Mask::IN_DELETE_SELF)
+    .union(Mask::IN_MOVE_SELF)
+    .union(Mask::IN_ONLYDIR);
 
-const PARENT_MASK: u32 = libc::IN_CREATE
-    | libc::IN_DELETE
-    | libc::IN_MOVED_FROM
-    | libc::IN_MOVED_TO
-    | libc::IN_DELETE_SELF
-    | libc::IN_MOVE_SELF
-    | libc::IN_ONLYDIR;
+const PARENT_MASK: Mask = Mask::IN_CREATE
+    .union(Mask::IN_DELETE)
+    .union(Mask::IN_MOVED_FROM)
+    .union(Mask::IN_MOVED_TO)
+    .union(Mask::IN_DELETE_SELF)
+    .union(Mask::IN_MOVE_SELF)
+    .union(Mask::IN_ONLYDIR);
+
+/// Events after which a watch says nothing more about its directory.
+const GONE: Mask = Mask::IN_DELETE_SELF.union(Mask::IN_MOVE_SELF).union(Mask::IN_UNMOUNT);
 
 /// What a batch of events asks the main loop to do.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -50,33 +52,22 @@ pub struct Changes {
 
 /// An inotify instance with the watches for one services directory.
 pub struct Watcher {
-    fd: OwnedFd,
+    inotify: Inotify,
     /// The watch on DIR itself, if set.
-    dir_wd: Option<i32>,
+    dir_wd: Option<Watch>,
     /// Watches on directories holding a link of DIR's chain: wd -> names.
-    parents: HashMap<i32, Vec<Vec<u8>>>,
-}
-
-fn cstr(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    parents: HashMap<Watch, Vec<Vec<u8>>>,
 }
 
 impl Watcher {
     /// A new inotify instance (non-blocking, close-on-exec), no watches yet.
-    pub fn new() -> io::Result<Watcher> {
-        // SAFETY: inotify_init1 takes flags only.
-        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd was just returned to us and is owned by nobody else.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(Watcher { fd, dir_wd: None, parents: HashMap::new() })
+    pub fn new() -> Result<Watcher, NotAvailable> {
+        Ok(Watcher { inotify: Inotify::new()?, dir_wd: None, parents: HashMap::new() })
     }
 
     /// The descriptor to poll.
     pub fn fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.inotify.fd()
     }
 
     /// Whether DIR itself is watched (then no periodic poll is needed).
@@ -84,40 +75,28 @@ impl Watcher {
         self.dir_wd.is_some()
     }
 
-    fn add(&self, path: &Path, mask: u32) -> io::Result<i32> {
-        let c = cstr(path)?;
-        // SAFETY: c is a valid NUL-terminated path.
-        let wd = unsafe { libc::inotify_add_watch(self.fd.as_raw_fd(), c.as_ptr(), mask) };
-        if wd < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(wd)
-        }
-    }
-
     fn remove_all(&mut self) {
-        let wds: Vec<i32> = self.dir_wd.take().into_iter().chain(self.parents.drain().map(|(wd, _)| wd)).collect();
+        let wds: Vec<Watch> = self.dir_wd.take().into_iter().chain(self.parents.drain().map(|(wd, _)| wd)).collect();
         for wd in wds {
-            // SAFETY: plain syscall on our own descriptor; a stale wd only
-            // yields EINVAL.
-            unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), wd) };
+            // A watch the kernel already dropped yields EINVAL: nothing to undo.
+            let _ = self.inotify.remove(wd);
         }
     }
 
     /// (Re)sets every watch for `dir` (relative paths are taken from the
     /// current directory). Returns the error of the watch on DIR itself;
     /// the link watches are best effort.
-    pub fn setup(&mut self, dir: &Path) -> io::Result<()> {
+    pub fn setup(&mut self, dir: &Path) -> std::io::Result<()> {
         self.remove_all();
         for (parent, name) in link_chain(dir) {
-            if let Ok(wd) = self.add(&parent, PARENT_MASK) {
+            if let Ok(wd) = self.inotify.add_watch(&parent, PARENT_MASK) {
                 let names = self.parents.entry(wd).or_default();
                 if !names.contains(&name) {
                     names.push(name);
                 }
             }
         }
-        let wd = self.add(dir, DIR_MASK)?;
+        let wd = self.inotify.add_watch(dir, DIR_MASK)?;
         self.dir_wd = Some(wd);
         Ok(())
     }
@@ -125,90 +104,51 @@ impl Watcher {
     /// Reads every queued event and sums up what they ask for.
     pub fn read(&mut self) -> Changes {
         let mut changes = Changes::default();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            // SAFETY: buf is a valid writable buffer of its length.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
+        match self.inotify.read() {
+            Ok(events) => {
+                for ev in &events {
+                    self.apply(ev, &mut changes);
                 }
-                if e.kind() != io::ErrorKind::WouldBlock {
-                    // The instance is unusable: fall back to polling.
-                    self.remove_all();
-                    changes.rewatch = true;
-                }
-                break;
             }
-            if n == 0 {
-                break;
-            }
-            for ev in parse(&buf[..n as usize]) {
-                self.apply(&ev, &mut changes);
+            Err(_) => {
+                // The instance is unusable: fall back to polling.
+                self.remove_all();
+                changes.rewatch = true;
             }
         }
         changes
     }
 
     fn apply(&mut self, ev: &Event, changes: &mut Changes) {
-        if ev.mask & libc::IN_Q_OVERFLOW != 0 {
+        if ev.overflow() {
             changes.rewatch = true;
             changes.scan = true;
             return;
         }
         if Some(ev.wd) == self.dir_wd {
-            if ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_IGNORED | libc::IN_UNMOUNT) != 0 {
-                if ev.mask & libc::IN_IGNORED != 0 {
+            if ev.mask.intersects(GONE) || ev.watch_gone() {
+                if ev.watch_gone() {
                     self.dir_wd = None;
                 }
                 changes.rewatch = true;
             } else if ev.name.first() == Some(&b'.') {
                 // Dot names are never services; creating or removing
                 // one changes nothing.
-            } else if ev.mask & libc::IN_CREATE != 0 && ev.mask & libc::IN_ISDIR != 0 {
+            } else if ev.mask.contains(Mask::IN_CREATE) && ev.mask.contains(Mask::IN_ISDIR) {
                 changes.new_dirs.push(ev.name.clone());
             } else {
                 changes.scan = true;
             }
         }
         if let Some(names) = self.parents.get(&ev.wd) {
-            if ev.mask & (libc::IN_DELETE_SELF | libc::IN_MOVE_SELF | libc::IN_UNMOUNT) != 0 || names.contains(&ev.name)
-            {
+            if ev.mask.intersects(GONE) || names.contains(&ev.name) {
                 changes.rewatch = true;
             }
-            if ev.mask & libc::IN_IGNORED != 0 {
+            if ev.watch_gone() {
                 self.parents.remove(&ev.wd);
             }
         }
     }
-}
-
-/// One inotify event.
-#[derive(Debug)]
-struct Event {
-    wd: i32,
-    mask: u32,
-    name: Vec<u8>,
-}
-
-/// Splits a buffer of `struct inotify_event`s (name NUL-padded).
-fn parse(mut buf: &[u8]) -> Vec<Event> {
-    let mut out = Vec::new();
-    let word = |b: &[u8], i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    while buf.len() >= 16 {
-        let wd = word(buf, 0) as i32;
-        let mask = word(buf, 4);
-        let len = word(buf, 12) as usize;
-        if buf.len() < 16 + len {
-            break;
-        }
-        let raw = &buf[16..16 + len];
-        let name = raw[..raw.iter().position(|&b| b == 0).unwrap_or(raw.len())].to_vec();
-        out.push(Event { wd, mask, name });
-        buf = &buf[16 + len..];
-    }
-    out
 }
 
 /// The directories holding each link of `dir`'s symlink chain, with the
@@ -257,21 +197,30 @@ mod tests {
     }
 
     #[test]
-    fn events_are_parsed_with_padded_names() {
-        let mut buf = Vec::new();
-        for (wd, mask, name) in [(1i32, libc::IN_CREATE, &b"abc"[..]), (2, libc::IN_Q_OVERFLOW, b"")] {
-            let padded = if name.is_empty() { 0 } else { 16 };
-            buf.extend_from_slice(&wd.to_ne_bytes());
-            buf.extend_from_slice(&mask.to_ne_bytes());
-            buf.extend_from_slice(&0u32.to_ne_bytes());
-            buf.extend_from_slice(&(padded as u32).to_ne_bytes());
-            let mut n = name.to_vec();
-            n.resize(padded, 0);
-            buf.extend_from_slice(&n);
+    fn a_new_service_directory_and_a_removed_services_directory_are_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("sd");
+        std::fs::create_dir(&dir).unwrap();
+        let mut w = Watcher::new().expect("inotify");
+        w.setup(&dir).unwrap();
+        assert!(w.watching());
+        std::fs::create_dir(dir.join(".hidden")).unwrap();
+        std::fs::create_dir(dir.join("svc")).unwrap();
+        let mut changes = Changes::default();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while changes.new_dirs.is_empty() && std::time::Instant::now() < deadline {
+            let mut fds = [unix::poll::readable(w.fd())];
+            unix::poll::poll_until(&mut fds, Some(deadline)).unwrap();
+            changes = w.read();
         }
-        let evs = parse(&buf);
-        assert_eq!(evs.len(), 2);
-        assert_eq!((evs[0].wd, evs[0].mask, evs[0].name.as_slice()), (1, libc::IN_CREATE, &b"abc"[..]));
-        assert_eq!((evs[1].wd, evs[1].name.len()), (2, 0));
+        assert_eq!(changes.new_dirs, vec![b"svc".to_vec()]);
+        std::fs::rename(&dir, tmp.path().join("moved")).unwrap();
+        let mut changes = Changes::default();
+        while !changes.rewatch && std::time::Instant::now() < deadline {
+            let mut fds = [unix::poll::readable(w.fd())];
+            unix::poll::poll_until(&mut fds, Some(deadline)).unwrap();
+            changes = w.read();
+        }
+        assert!(changes.rewatch);
     }
 }

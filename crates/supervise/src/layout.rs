@@ -19,6 +19,19 @@ pub const CHECK: &str = "check";
 pub const LOG: &str = "log";
 pub const CONTROL_DIR: &str = "control";
 
+/// Files of a `supervise/` directory.
+pub const LOCK: &str = "lock";
+/// The FIFO clients write command letters to.
+pub const CONTROL: &str = "control";
+/// The FIFO whose non-blocking open tells a client that runsv is alive.
+pub const OK: &str = "ok";
+/// The 20-byte binary record ([`crate::status`]).
+pub const STATUS: &str = "status";
+/// The human-readable state line.
+pub const STAT: &str = "stat";
+/// The pid of the running process, or empty.
+pub const PID: &str = "pid";
+
 /// A `supervise/` directory: `supervise` for the main service,
 /// `log/supervise` for its log service.
 #[derive(Clone, Debug)]
@@ -86,7 +99,7 @@ impl SuperviseDir {
     }
 }
 
-/// `control/C`: the override script for command letter `c`.
+/// `control/C`: the override script runsv runs for command letter `c`.
 pub fn control_script(c: u8) -> PathBuf {
     let mut p = PathBuf::from(CONTROL_DIR);
     p.push(std::str::from_utf8(&[c]).unwrap_or("?"));

@@ -95,21 +95,27 @@ impl Status {
     }
 
     pub fn decode(b: &[u8]) -> Result<Status, DecodeError> {
-        if b.len() != STATUS_LEN {
-            return Err(DecodeError::BadFormat(b.len()));
+        match <&[u8; STATUS_LEN]>::try_from(b) {
+            Ok(record) => Ok(Status::from_record(record)),
+            Err(_) => Err(DecodeError::BadFormat(b.len())),
         }
+    }
+
+    /// Decodes a whole record; any 20 bytes are one (unknown state or want
+    /// bytes are kept as they are).
+    pub fn from_record(b: &[u8; STATUS_LEN]) -> Status {
         let mut t = [0u8; 12];
         t.copy_from_slice(&b[..12]);
         let mut p = [0u8; 4];
         p.copy_from_slice(&b[12..16]);
-        Ok(Status {
+        Status {
             stamp: Tai64n::from_bytes(&t),
             pid: u32::from_le_bytes(p),
             paused: b[16],
             want: b[17],
             term: b[18],
             state: b[19],
-        })
+        }
     }
 
     /// The state byte as a [`State`], if it is one of runit's three.
@@ -178,6 +184,29 @@ pub fn read_status(path: &Path) -> Result<Status, ReadError> {
     Status::decode(&buf[..n]).map_err(|_| ReadError::BadFormat)
 }
 
+/// Reads a status file into `buf` exactly as runit's sv does: opened
+/// non-blocking, one `read` of 20 bytes. A short read is "bad format" and
+/// leaves the rest of `buf` as it was: sv keeps one buffer for a service
+/// and its log service, and prints the log part of a damaged record from
+/// that mixture, as runit does.
+pub fn read_record(path: &Path, buf: &mut [u8; STATUS_LEN]) -> Result<Status, ReadError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(ReadError::Open)?;
+    let n = loop {
+        match f.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Read(e)),
+            Ok(n) => break n,
+        }
+    };
+    if n == STATUS_LEN {
+        Ok(Status::from_record(buf))
+    } else {
+        Err(ReadError::BadFormat)
+    }
+}
+
 /// Writes one status update in runit's order (formats.md §2.1): `pid` when
 /// `pid_changed`, then `stat`, then `status`, each as `NAME.new` (mode 0644
 /// minus umask, never following a planted symlink) renamed over `NAME`.
@@ -232,6 +261,21 @@ pub fn write_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_record_leaves_the_tail_of_the_buffer_on_a_short_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("status");
+        let full = Status::new(Tai64n { secs: 7, nanos: 0 }, 42, State::Run, Want::Up, false, false).encode();
+        std::fs::write(&p, full).unwrap();
+        let mut buf = [0u8; STATUS_LEN];
+        assert_eq!(read_record(&p, &mut buf).unwrap().pid, 42);
+        std::fs::write(&p, [9u8; 5]).unwrap();
+        assert!(matches!(read_record(&p, &mut buf), Err(ReadError::BadFormat)));
+        assert_eq!(&buf[..5], &[9u8; 5]);
+        assert_eq!(&buf[5..], &full[5..]);
+        assert!(matches!(read_record(&d.path().join("none"), &mut buf), Err(ReadError::Open(_))));
+    }
 
     /// formats.md §3: the running record observed from Debian's runsv.
     const GOLDEN_RUN: [u8; 20] = [

@@ -8,17 +8,20 @@
 
 use crate::checkscript;
 use crate::json;
-use crate::render::{status_text, Record};
-use crate::watch::{self, Watcher};
-use std::ffi::{CStr, CString, OsStr};
+use crate::render::status_text;
+use crate::watch;
+use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 use supervise::control::{self, FifoError};
+use supervise::layout::{self, SuperviseDir};
+use supervise::status::{self as record, ReadError, Status, STATUS_LEN};
 use unix::errtext;
+use unix::inotify::{Inotify, Mask, Watch};
+use unix::tai64n::Tai64n;
 
 /// How often pending services are re-evaluated when one of them has a
 /// `./check` script or no inotify watch: inotify cannot see a script's
@@ -37,14 +40,92 @@ pub const FIRST_TIMEOUT: Duration = Duration::from_millis(420);
 /// longer than the second runsv pauses after a service exited quickly.
 pub const ACK_PATIENCE: Duration = Duration::from_millis(1200);
 
-/// Exit codes outside the counted failures.
+/// How long a process must have been in state run before a wait reports
+/// it up (see [`Client::check`]): far longer than a crashing `./run` lives
+/// before runsv records its exit, and short enough that a healthy service
+/// is still reported well before runit's first 420 ms re-check.
+pub const UP_SETTLE: Duration = Duration::from_millis(150);
+
+/// A record in state run as the wait phase first read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pid: u32,
+    stamp: Tai64n,
+    at: Instant,
+}
+
+/// How long before `now` the state of a record with `stamp` began (zero
+/// for a stamp in the future).
+fn up_for(stamp: Tai64n, now: Tai64n) -> Duration {
+    let ns = |t: Tai64n| u128::from(t.secs) * 1_000_000_000 + u128::from(t.nanos);
+    let d = ns(now).saturating_sub(ns(stamp));
+    Duration::from_nanos(d.min(u128::from(u64::MAX)) as u64)
+}
+
+/// The instant at which a wait of `wait` seconds started at `started` times
+/// out: runit checks every 420 ms and reports a timeout at the first check
+/// at which more than `wait` seconds have passed, so at the first multiple
+/// of 420 ms beyond the limit (420 ms for `-w 0`, 2.1 s for `-w 2`).
+/// `None` when that lies beyond what an `Instant` can hold.
+pub fn timeout_at(started: Instant, wait: u64) -> Option<Instant> {
+    let ticks = wait.saturating_mul(1000) / FIRST_TIMEOUT.as_millis() as u64 + 1;
+    started.checked_add(FIRST_TIMEOUT.checked_mul(u32::try_from(ticks).ok()?)?)
+}
+
+/// Exit codes (man/sv.8, EXIT STATUS and LSB MODE). Otherwise sv exits
+/// with the number of failures, at most [`code::MAX_COUNT`].
 pub mod code {
     pub const USAGE: i32 = 100;
     pub const FATAL: i32 = 100;
     pub const LSB_USAGE: i32 = 2;
     pub const LSB_FATAL: i32 = 151;
+    /// LSB `status`: the service has a process (run or finish).
+    pub const LSB_RUNNING: i32 = 0;
+    /// LSB `status`: no process.
+    pub const LSB_NOT_RUNNING: i32 = 3;
+    /// LSB `status`: the state could not be read.
+    pub const LSB_UNKNOWN: i32 = 4;
     /// Failures are counted up to this.
     pub const MAX_COUNT: u32 = 99;
+}
+
+/// Why sv stops early: what `main` prints on stderr and the exit code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SvError {
+    /// A bad invocation (unknown option or command, no service) or `-V`:
+    /// `before` (getopt's line, the version) and then the usage.
+    Usage { before: Vec<u8>, progname: Vec<u8>, lsb: bool },
+    /// `fatal: WHAT: ERR`.
+    Fatal { text: Vec<u8>, lsb: bool },
+}
+
+impl SvError {
+    /// `fatal: WHAT: ERR` and the exit code of the mode.
+    pub fn fatal(what: &[u8], e: &io::Error, lsb: bool) -> SvError {
+        let text = [&b"fatal: "[..], what, b": ", errtext::io_text(e).as_bytes(), b"\n"].concat();
+        SvError::Fatal { text, lsb }
+    }
+}
+
+impl unix::msg::ProgramError for SvError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            SvError::Usage { lsb: false, .. } => code::USAGE,
+            SvError::Usage { lsb: true, .. } => code::LSB_USAGE,
+            SvError::Fatal { lsb: false, .. } => code::FATAL,
+            SvError::Fatal { lsb: true, .. } => code::LSB_FATAL,
+        }
+    }
+
+    fn message(&self) -> Vec<u8> {
+        match self {
+            SvError::Usage { before, progname, lsb } => {
+                let synopsis: &[u8] = if *lsb { b"[-w sec] command" } else { b"[-v] [-w sec] command service ..." };
+                [&before[..], &unix::msg::usage_text(progname, synopsis)].concat()
+            }
+            SvError::Fatal { text, .. } => text.clone(),
+        }
+    }
 }
 
 /// State shared by all services of one invocation.
@@ -65,7 +146,10 @@ pub struct Client {
     pub name: Vec<u8>,
     /// Messages are about `NAME/log`.
     islog: bool,
-    rec: Record,
+    /// The last record read: one buffer for a service and its log
+    /// service, which a short read only partly overwrites (as runit's).
+    buf: [u8; STATUS_LEN],
+    rec: Status,
     out: Vec<u8>,
     curdir: File,
     /// The current directory is not `curdir` any more.
@@ -73,7 +157,7 @@ pub struct Client {
     /// `$SVDIR`, where bare names are looked up.
     svdir_fd: Result<OwnedFd, i32>,
     /// inotify, when the command waits and the system has it.
-    watcher: Option<Watcher>,
+    watcher: Option<Inotify>,
     /// `-j` with `status`: one JSON object per service, errors included.
     pub json: bool,
 }
@@ -84,7 +168,7 @@ pub struct Pending {
     /// As typed.
     pub name: Vec<u8>,
     /// Its `supervise/` watch.
-    pub wd: Option<i32>,
+    pub wd: Option<Watch>,
     /// Letters were written that runsv answers with a new `status`, and
     /// that answer has not been seen yet.
     pub unacked: bool,
@@ -92,6 +176,10 @@ pub struct Pending {
     ack_by: Instant,
     /// Needs re-checking every [`FALLBACK`] (no watch, or a `./check`).
     polled: bool,
+    /// The run record being watched for [`UP_SETTLE`], and when to look
+    /// at it again.
+    seen: Option<Seen>,
+    settle_at: Option<Instant>,
     dirty: bool,
     done: bool,
 }
@@ -99,10 +187,10 @@ pub struct Pending {
 impl Pending {
     /// `patience`: how long runsv may take to answer the letters just
     /// sent (see [`Client::answer_patience`]); `None` if no answer is due.
-    pub fn new(name: Vec<u8>, wd: Option<i32>, patience: Option<Duration>) -> Pending {
+    pub fn new(name: Vec<u8>, wd: Option<Watch>, patience: Option<Duration>) -> Pending {
         let unacked = wd.is_some() && patience.is_some();
         let ack_by = Instant::now() + patience.unwrap_or_default();
-        Pending { name, wd, unacked, ack_by, polled: true, dirty: false, done: false }
+        Pending { name, wd, unacked, ack_by, polled: true, seen: None, settle_at: None, dirty: false, done: false }
     }
 }
 
@@ -110,37 +198,26 @@ fn chdir(p: &[u8]) -> io::Result<()> {
     std::env::set_current_dir(OsStr::from_bytes(p))
 }
 
-fn fchdir(fd: RawFd) -> io::Result<()> {
-    // SAFETY: fchdir has no memory-safety preconditions.
-    if unsafe { libc::fchdir(fd) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+fn fchdir(fd: impl AsFd) -> io::Result<()> {
+    Ok(nix::unistd::fchdir(fd)?)
 }
 
 /// `$SVDIR` opened for `fchdir` (searching it is checked then, as `chdir`
 /// would), or the errno `chdir($SVDIR)` would fail with.
 fn open_svdir(svdir: &[u8]) -> Result<OwnedFd, i32> {
-    let path = CString::new(svdir).map_err(|_| libc::ENOENT)?;
-    // SAFETY: path is a valid NUL-terminated string.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(unix::errtext::errno());
-    }
-    // SAFETY: fd is a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    nix::fcntl::open(OsStr::from_bytes(svdir), flags, nix::sys::stat::Mode::empty()).map_err(|e| e as i32)
 }
 
 /// `stat(path)`: `None` if it exists, else the errno.
-fn stat_errno(path: &CStr) -> Option<i32> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: path is NUL-terminated and st is large enough for a stat.
-    if unsafe { libc::stat(path.as_ptr(), st.as_mut_ptr()) } == 0 {
-        None
-    } else {
-        Some(unix::errtext::errno())
-    }
+fn stat_errno(path: &str) -> Option<i32> {
+    nix::sys::stat::stat(path).err().map(|e| e as i32)
+}
+
+/// `chdir("log")`, into the log service of the current directory.
+fn chdir_log() -> io::Result<()> {
+    Ok(nix::unistd::chdir(layout::LOG)?)
 }
 
 impl Client {
@@ -162,12 +239,13 @@ impl Client {
             tnow: tstart,
             name: Vec::new(),
             islog: false,
-            rec: Record::default(),
+            buf: [0; STATUS_LEN],
+            rec: Status::from_record(&[0; STATUS_LEN]),
             out: Vec::new(),
             svdir_fd: open_svdir(svdir),
             curdir,
             away: false,
-            watcher: if watch { Watcher::new() } else { None },
+            watcher: if watch { Inotify::new().ok() } else { None },
             json: false,
         }
     }
@@ -175,12 +253,6 @@ impl Client {
     /// The exit code for the failures counted so far.
     pub fn exit_code(&self) -> i32 {
         self.rc.min(code::MAX_COUNT) as i32
-    }
-
-    /// Prints `fatal: WHAT: ERR` on stderr and exits 100 (151 in LSB mode).
-    pub fn fatal(&self, what: &[u8], e: &io::Error) -> ! {
-        unix::msg::line(&[b"fatal: ", what, b": ", errtext::io_text(e).as_bytes()]);
-        std::process::exit(if self.lsb { code::LSB_FATAL } else { code::FATAL })
     }
 
     fn flush(&mut self) {
@@ -254,7 +326,7 @@ impl Client {
     /// Changes into the service directory of the current name. Bare names
     /// (not starting with `/` or `.`) are looked up in `$SVDIR`; in the
     /// first phase an empty name or one ending in `/` is taken as a path,
-    /// in the wait phase it is not (runit's quirk, sv.md §1.3).
+    /// in the wait phase it is not (runit's quirk).
     ///
     /// runit returns to the original directory after every service and
     /// changes to `$SVDIR` by name for every bare one. Here `$SVDIR` was
@@ -262,85 +334,81 @@ impl Client {
     /// same directory) and the original directory is only restored before
     /// a name that is a path: same directories and error words, fewer
     /// system calls over a thousand services.
-    pub fn enter(&mut self, wait_phase: bool) -> bool {
+    /// Ok(false) after a `fail:` line; an error when sv cannot return to
+    /// its original directory.
+    pub fn enter(&mut self, wait_phase: bool) -> Result<bool, SvError> {
         let n = &self.name;
         let bare =
             !n.starts_with(b"/") && !n.starts_with(b".") && (wait_phase || (!n.is_empty() && !n.ends_with(b"/")));
         let r = if bare {
             self.away = true;
             match &self.svdir_fd {
-                Ok(fd) => fchdir(fd.as_raw_fd()),
+                Ok(fd) => fchdir(fd),
                 Err(errno) => Err(io::Error::from_raw_os_error(*errno)),
             }
             .and_then(|_| chdir(&self.name))
         } else {
-            self.home();
+            self.home()?;
             self.away = true;
             chdir(&self.name)
         };
         match r {
-            Ok(()) => true,
+            Ok(()) => Ok(true),
             Err(e) => {
                 self.fail(b"unable to change to service directory", Some(&e));
-                false
+                Ok(false)
             }
         }
     }
 
     /// Back to the directory sv started in, if not there.
-    fn home(&mut self) {
+    fn home(&mut self) -> Result<(), SvError> {
         if !self.away {
-            return;
+            return Ok(());
         }
-        if let Err(e) = fchdir(self.curdir.as_raw_fd()) {
-            self.fatal(b"unable to change to original directory", &e);
+        if let Err(e) = fchdir(&self.curdir) {
+            return Err(SvError::fatal(b"unable to change to original directory", &e, self.lsb));
         }
         self.away = false;
+        Ok(())
     }
 
     /// Reads the status record of the current directory's service: 1 when
     /// read, 0 when runsv is not running (line printed), -1 on any other
     /// problem (warning printed).
     fn svstatus_get(&mut self) -> i32 {
-        match control::probe_ok("supervise/ok".as_ref()) {
+        let dir = SuperviseDir::main();
+        match control::probe_ok(&dir.file(layout::OK)) {
             Ok(()) => {}
             Err(FifoError::NotRunning) => {
                 self.not_running(self.acts.first() == Some(&b'x'));
                 return 0;
             }
             Err(FifoError::Open(e)) | Err(FifoError::Write(Some(e))) => {
-                self.warn(b"unable to open supervise/ok", Some(&e));
+                self.warn(&[&b"unable to open "[..], &dir.name(layout::OK)].concat(), Some(&e));
                 return -1;
             }
             Err(FifoError::Write(None)) => {
-                self.warn(b"unable to open supervise/ok", None);
+                self.warn(&[&b"unable to open "[..], &dir.name(layout::OK)].concat(), None);
                 return -1;
             }
         }
-        let mut f = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open("supervise/status")
-        {
-            Ok(f) => f,
-            Err(e) => {
-                self.warn(b"unable to open supervise/status", Some(&e));
-                return -1;
-            }
-        };
-        // One read of 20 bytes, as runit: a short read leaves the rest of
-        // the previous record in the buffer.
-        let r = loop {
-            match f.read(&mut self.rec.0) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                r => break r,
-            }
-        };
+        let r = record::read_record(&dir.file(layout::STATUS), &mut self.buf);
+        // Even a short read changed the buffer the log part is printed from.
+        self.rec = Status::from_record(&self.buf);
+        let status = dir.name(layout::STATUS);
         match r {
-            Ok(20) => 1,
-            Ok(_) => {
-                self.warn(b"unable to read supervise/status: bad format", None);
+            Ok(_) => 1,
+            Err(ReadError::Open(e)) => {
+                self.warn(&[&b"unable to open "[..], &status].concat(), Some(&e));
                 -1
             }
-            Err(e) => {
-                self.warn(b"unable to read supervise/status", Some(&e));
+            Err(ReadError::BadFormat) => {
+                self.warn(&[&b"unable to read "[..], &status, b": bad format"].concat(), None);
+                -1
+            }
+            Err(ReadError::Read(e)) => {
+                self.warn(&[&b"unable to read "[..], &status].concat(), Some(&e));
                 -1
             }
         }
@@ -350,7 +418,7 @@ impl Client {
     /// Returns 1 (pid), 2 (no pid), or 0 when `down` could not be examined
     /// (warning on stderr, nothing appended).
     fn svstatus_print(&mut self, label: &[u8]) -> u32 {
-        let normally_up = match stat_errno(c"down") {
+        let normally_up = match stat_errno(layout::DOWN) {
             None => false,
             Some(libc::ENOENT) => true,
             Some(e) => {
@@ -365,7 +433,7 @@ impl Client {
     /// as ready: always without `notification-fd`; with it, once runsv
     /// recorded the readiness of that very process in `supervise/ready`.
     fn ready_for(&self, pid: u32) -> bool {
-        if stat_errno(c"notification-fd").is_some() {
+        if stat_errno(supervise::extras::NOTIFICATION_FD).is_some() {
             return true;
         }
         matches!(supervise::extras::read_ready(&supervise::SuperviseDir::main()), Ok(Some(r)) if r.pid == pid)
@@ -375,41 +443,44 @@ impl Client {
     /// directory, or the error text.
     fn json_report(&self) -> Result<json::Report, Vec<u8>> {
         let with = |what: &[u8], e: &io::Error| [what, b": ", errtext::io_text(e).as_bytes()].concat();
-        match control::probe_ok("supervise/ok".as_ref()) {
+        let dir = SuperviseDir::main();
+        let ok = [b"unable to open ", &dir.name(layout::OK)[..]].concat();
+        match control::probe_ok(&dir.file(layout::OK)) {
             Ok(()) => {}
             Err(FifoError::NotRunning) => return Err(b"runsv not running".to_vec()),
-            Err(FifoError::Open(e)) | Err(FifoError::Write(Some(e))) => {
-                return Err(with(b"unable to open supervise/ok", &e))
-            }
-            Err(FifoError::Write(None)) => return Err(b"unable to open supervise/ok".to_vec()),
+            Err(FifoError::Open(e)) | Err(FifoError::Write(Some(e))) => return Err(with(&ok, &e)),
+            Err(FifoError::Write(None)) => return Err(ok),
         }
-        let raw = std::fs::read("supervise/status").map_err(|e| with(b"unable to read supervise/status", &e))?;
-        let Ok(bytes) = <[u8; 20]>::try_from(raw.as_slice()) else {
-            return Err(b"unable to read supervise/status: bad format".to_vec());
+        let status = dir.name(layout::STATUS);
+        let rec = match record::read_status(&dir.file(layout::STATUS)) {
+            Ok(rec) => rec,
+            Err(ReadError::Open(e)) | Err(ReadError::Read(e)) => {
+                return Err(with(&[b"unable to read ", &status[..]].concat(), &e))
+            }
+            Err(ReadError::BadFormat) => return Err([b"unable to read ", &status[..], b": bad format"].concat()),
         };
-        let rec = Record(bytes);
-        let normally_up = match stat_errno(c"down") {
+        let normally_up = match stat_errno(layout::DOWN) {
             None => Some(false),
             Some(libc::ENOENT) => Some(true),
             Some(_) => None,
         };
-        let ready = if stat_errno(c"notification-fd").is_some() {
+        let ready = if stat_errno(supervise::extras::NOTIFICATION_FD).is_some() {
             None
         } else {
             match supervise::extras::read_ready(&supervise::SuperviseDir::main()) {
-                Ok(Some(r)) if r.pid == rec.pid() && rec.state() == 1 => {
+                Ok(Some(r)) if r.pid == rec.pid && rec.state == 1 => {
                     Some(Some((self.tnow.saturating_sub(r.stamp.secs), r.stamp)))
                 }
                 _ => Some(None),
             }
         };
         Ok(json::Report {
-            state: rec.state(),
-            pid: rec.pid(),
-            seconds: self.tnow.saturating_sub(rec.stamp()),
-            want: rec.want(),
-            paused: rec.paused() != 0,
-            term: rec.term() != 0,
+            state: rec.state,
+            pid: rec.pid,
+            seconds: self.tnow.saturating_sub(rec.stamp.secs),
+            want: rec.want,
+            paused: rec.paused != 0,
+            term: rec.term != 0,
             normally_up,
             ready,
             cgroup: contained(rec.pid(), rec.state()),
@@ -431,10 +502,7 @@ impl Client {
             }
             Ok(r) => {
                 r.fields(&mut o);
-                // SAFETY: chdir with a static NUL-terminated path.
-                let cd =
-                    if unsafe { libc::chdir(c"log".as_ptr()) } == 0 { Ok(()) } else { Err(io::Error::last_os_error()) };
-                match cd {
+                match chdir_log() {
                     Err(e) if e.raw_os_error() == Some(libc::ENOENT) => o.null("log"),
                     Err(e) => {
                         errors += 1;
@@ -466,24 +534,18 @@ impl Client {
         self.flush();
     }
 
-    /// The `status` command for the current service.
-    pub fn status(&mut self) -> u32 {
+    /// The `status` command for the current service. In LSB mode, the
+    /// exit code it determines (runit's sv exits right there).
+    pub fn status(&mut self) -> Option<i32> {
         match self.svstatus_get() {
-            -1 => {
-                if self.lsb {
-                    std::process::exit(4);
-                }
-                return 0;
-            }
-            0 => return 0,
+            -1 if self.lsb => return Some(code::LSB_UNKNOWN),
+            -1 | 0 => return None,
             _ => {}
         }
         let name = self.name.clone();
         let rc = self.svstatus_print(&name);
         self.islog = true;
-        // SAFETY: chdir with a static NUL-terminated path.
-        let r = if unsafe { libc::chdir(c"log".as_ptr()) } == 0 { Ok(()) } else { Err(io::Error::last_os_error()) };
-        match r {
+        match chdir_log() {
             Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
                 self.puts(b"; ");
                 self.warn(b"unable to change directory", Some(&e));
@@ -499,47 +561,75 @@ impl Client {
         }
         self.islog = false;
         self.flush();
-        if self.lsb {
-            std::process::exit(match rc {
-                1 => 0,
-                2 => 3,
-                _ => 4,
-            });
-        }
-        rc
+        self.lsb.then_some(match rc {
+            1 => code::LSB_RUNNING,
+            2 => code::LSB_NOT_RUNNING,
+            _ => code::LSB_UNKNOWN,
+        })
     }
 
     /// Writes `letters` to the current service: 1 sent, 0 suppressed
-    /// (sv.md §1.5), -1 failed (line printed).
+    /// (the same letter as the wanted state is not resent, as in runit), -1 failed (line printed).
     pub fn control(&mut self, letters: &[u8]) -> i32 {
         if self.svstatus_get() <= 0 {
             return -1;
         }
         let first = letters.first().copied().unwrap_or(0);
-        if self.rec.want() == first && (first != b'd' || self.rec.term() == 1) {
+        if self.rec.want == first && (first != b'd' || self.rec.term == 1) {
             return 0;
         }
-        match control::send("supervise/control".as_ref(), letters) {
+        let dir = SuperviseDir::main();
+        match control::send(&dir.file(layout::CONTROL), letters) {
             Ok(()) => 1,
             Err(FifoError::NotRunning) => {
                 self.not_running(first == b'x');
                 -1
             }
             Err(FifoError::Open(e)) => {
-                self.warn(b"unable to open supervise/control", Some(&e));
+                self.warn(&[b"unable to open ", &dir.name(layout::CONTROL)[..]].concat(), Some(&e));
                 -1
             }
             Err(FifoError::Write(e)) => {
-                self.warn(b"unable to write to supervise/control", e.as_ref());
+                self.warn(&[b"unable to write to ", &dir.name(layout::CONTROL)[..]].concat(), e.as_ref());
                 -1
             }
         }
     }
 
-    /// Evaluates the check letters (sv.md §3) for the current service:
-    /// 1 reached (`ok:` printed, or runsv gone for `x`), 0 not yet, -1
-    /// dropped (line printed).
-    pub fn check(&mut self, letters: &[u8]) -> i32 {
+    /// Whether the process of `rec` (in state run) passes `./check` (when
+    /// `script`) and has stayed up for [`UP_SETTLE`]: runsv's record says
+    /// it has been running that long, or sv read this very record (same
+    /// pid, same stamp) that long ago, and again now. `seen` remembers the
+    /// record and when it was first read; `./check` runs again only for a
+    /// new record, so that a script is run once per round, as in runit.
+    fn up_settled(&self, rec: &Status, seen: &mut Option<Seen>, script: bool) -> bool {
+        let known = seen.filter(|s| s.pid == rec.pid && s.stamp == rec.stamp);
+        if script && known.is_none() && !checkscript::passes(&self.name) {
+            return false;
+        }
+        if up_for(rec.stamp, Tai64n::now()) >= UP_SETTLE {
+            return true;
+        }
+        match known {
+            Some(s) => s.at.elapsed() >= UP_SETTLE,
+            None => {
+                *seen = Some(Seen { pid: rec.pid, stamp: rec.stamp, at: Instant::now() });
+                false
+            }
+        }
+    }
+
+    /// Evaluates the check letters (man/sv.8, WAITING) for the current
+    /// service: 1 reached (`ok:` printed, or runsv gone for `x`), 0 not
+    /// yet, -1 dropped (line printed).
+    ///
+    /// runit's conditions, plus one: a check that passes because a process
+    /// is running (`u`, `t`, `k`, and `o` with a pid) also needs that
+    /// process to have stayed up briefly ([`Client::up_settled`]). runit samples every 420 ms and
+    /// so rarely reads the few milliseconds a crashing `./run` spends in
+    /// state run; the inotify wait reads every record runsv writes, and
+    /// would report `ok` for each start of a crash loop.
+    pub fn check(&mut self, letters: &[u8], seen: &mut Option<Seen>) -> i32 {
         let r = self.svstatus_get();
         if r == -1 {
             return -1;
@@ -550,26 +640,29 @@ impl Client {
             }
             let rec = self.rec;
             let c = match letter {
-                b'C' if rec.want() == b'd' => b'd',
+                b'C' if rec.want == b'd' => b'd',
                 b'C' => b'u',
                 c => c,
             };
-            let pid = rec.pid();
+            let pid = rec.pid;
             let pass = match c {
                 b'x' => false,
-                b'u' => pid != 0 && rec.state() == 1 && self.ready_for(pid) && checkscript::passes(&self.name),
-                b'd' => pid == 0 && rec.state() == 0,
+                b'u' => pid != 0 && rec.state == 1 && self.ready_for(pid) && self.up_settled(&rec, seen, true),
+                b'd' => pid == 0 && rec.state == 0,
                 b't' | b'k' => {
-                    (pid == 0 && rec.want() == b'd')
-                        || (self.tstart <= rec.stamp()
+                    (pid == 0 && rec.want == b'd')
+                        || (self.tstart <= rec.stamp.secs
                             && pid != 0
-                            && rec.term() == 0
+                            && rec.term == 0
                             && self.ready_for(pid)
-                            && checkscript::passes(&self.name))
+                            && self.up_settled(&rec, seen, true))
                 }
-                b'o' => !((pid == 0 && self.tstart > rec.stamp()) || (pid != 0 && rec.want() != b'd')),
-                b'p' => !(pid != 0 && rec.paused() == 0),
-                b'c' => !(pid != 0 && rec.paused() != 0),
+                // runit: fails if (no pid and stamp before sv's start) or
+                // (a pid and want not down).
+                b'o' if pid == 0 => self.tstart <= rec.stamp.secs,
+                b'o' => rec.want == b'd' && self.up_settled(&rec, seen, false),
+                b'p' => !(pid != 0 && rec.paused == 0),
+                b'c' => !(pid != 0 && rec.paused != 0),
                 _ => true,
             };
             if !pass {
@@ -592,7 +685,7 @@ impl Client {
     pub fn answer_patience(&self, letters: &[u8]) -> Option<Duration> {
         if letters.iter().any(|c| b"duxopc".contains(c)) {
             Some(ACK_PATIENCE)
-        } else if letters.first() == Some(&b't') && self.rec.state() == 1 {
+        } else if letters.first() == Some(&b't') && self.rec.state == 1 {
             Some(FALLBACK)
         } else {
             None
@@ -617,9 +710,9 @@ impl Client {
 
     /// Starts watching `supervise/` of the current directory's service
     /// (before anything is sent, so that runsv's answer cannot be missed).
-    pub fn watch_here(&self) -> Option<i32> {
+    pub fn watch_here(&self) -> Option<Watch> {
         let w = self.watcher.as_ref()?;
-        w.add(c"supervise").ok()
+        w.add_watch(SuperviseDir::main().path(), watch::MASK).ok()
     }
 
     /// The wait phase over the services still pending after the first one.
@@ -628,10 +721,10 @@ impl Client {
     /// `supervise/` is watched with inotify and re-checked as soon as it
     /// changes, everything is re-checked every [`FALLBACK`] (every
     /// [`SAFETY_NET`] when all are watched and have no `./check`), and the
-    /// timeout rule is runit's: a service times out at the first check
-    /// where the time elapsed since sv started (taken as 0 on the first
-    /// round, as in runit) is greater than `wait` seconds, and not before
-    /// [`FIRST_TIMEOUT`] (runit's second check).
+    /// timeout is reported when runit's would be: at its first 420 ms tick
+    /// beyond `wait` seconds ([`timeout_at`]), never on the first round.
+    /// A run record that has not [`Client::up_settled`] yet is looked at again
+    /// when it has.
     ///
     /// A service that was just sent letters runsv acknowledges by
     /// rewriting `status` is first checked once that happened, not before:
@@ -639,24 +732,17 @@ impl Client {
     /// report, e.g., a restart as done with the old pid. Without an
     /// answer the check happens anyway when the patience runs out (see
     /// [`Client::answer_patience`]), at the timeout, or when runsv exits.
-    pub fn wait_phase(&mut self, mut pending: Vec<Pending>, kill: bool, wait: u64) {
+    pub fn wait_phase(&mut self, mut pending: Vec<Pending>, kill: bool, wait: u64) -> Result<(), SvError> {
         let letters = self.acts.clone();
-        let limit = wait as f64;
-        // The first instant at which "elapsed > wait" holds.
-        let deadline = self
-            .started
-            .checked_add(Duration::from_secs(wait))
-            .and_then(|d| d.checked_add(Duration::from_millis(1)))
-            .map(|d| d.max(self.started + FIRST_TIMEOUT));
+        let deadline = timeout_at(self.started, wait);
         let mut first = true;
         let mut last_full = Instant::now();
         self.collect_events(&mut pending, None);
         loop {
-            let elapsed = if first { 0.0 } else { self.started.elapsed().as_secs_f64() };
             if !first {
-                self.tnow = unix::tai64n::Tai64n::now().secs;
+                self.tnow = Tai64n::now().secs;
             }
-            let timed_out = elapsed > limit && elapsed >= FIRST_TIMEOUT.as_secs_f64();
+            let timed_out = !first && deadline.is_some_and(|d| Instant::now() >= d);
             let interval = if pending.iter().any(|p| p.polled) { FALLBACK } else { SAFETY_NET };
             let full = first || timed_out || last_full.elapsed() >= interval;
             if full {
@@ -667,30 +753,34 @@ impl Client {
             for p in pending.iter_mut() {
                 // No answer in time: look anyway.
                 let given_up = p.unacked && p.ack_by <= now;
-                if !(p.dirty || timed_out || given_up || (full && !p.unacked)) {
+                let settle_due = p.settle_at.is_some_and(|t| t <= now);
+                if !(p.dirty || timed_out || given_up || settle_due || (full && !p.unacked)) {
                     continue;
                 }
                 p.dirty = false;
+                p.settle_at = None;
                 p.unacked = false;
                 self.name.clone_from(&p.name);
-                if !self.enter(true) {
+                if !self.enter(true)? {
                     p.done = true;
                     continue;
                 }
                 if p.wd.is_none() {
                     p.wd = self.watch_here();
                 }
-                p.polled = p.wd.is_none() || stat_errno(c"check").is_none();
-                if self.check(&letters) != 0 {
+                p.polled = p.wd.is_none() || stat_errno(layout::CHECK).is_none();
+                if self.check(&letters, &mut p.seen) != 0 {
                     p.done = true;
                 } else if timed_out {
                     self.time_out(kill);
                     p.done = true;
+                } else {
+                    p.settle_at = p.seen.map(|s| s.at + UP_SETTLE).filter(|t| *t > Instant::now());
                 }
             }
             pending.retain(|p| !p.done);
             if pending.is_empty() {
-                return;
+                return Ok(());
             }
             let interval = if pending.iter().any(|p| p.polled) { FALLBACK } else { SAFETY_NET };
             let mut next = last_full + interval;
@@ -699,6 +789,9 @@ impl Client {
             }
             if let Some(a) = pending.iter().filter(|p| p.unacked).map(|p| p.ack_by).min() {
                 next = next.min(a);
+            }
+            if let Some(t) = pending.iter().filter_map(|p| p.settle_at).min() {
+                next = next.min(t);
             }
             self.collect_events(&mut pending, Some(next));
         }
@@ -719,18 +812,40 @@ impl Client {
                 std::thread::sleep(t.saturating_duration_since(Instant::now()));
             }
         }
-        w.drain(|ev| {
-            if !watch::relevant(ev) {
-                return;
-            }
-            let everyone = ev.mask & libc::IN_Q_OVERFLOW != 0;
+        // A broken instance only costs speed: the fallback re-checks go on.
+        let events = w.read().unwrap_or_default();
+        for ev in events.iter().filter(|ev| watch::relevant(ev)) {
+            let everyone = ev.overflow();
             for p in pending.iter_mut().filter(|p| everyone || p.wd == Some(ev.wd)) {
                 p.dirty = true;
-                if ev.mask & libc::IN_IGNORED != 0 {
+                if ev.mask.contains(Mask::IN_IGNORED) {
                     p.wd = None;
                 }
             }
-        });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_fall_on_runits_420_ms_ticks() {
+        let t = Instant::now();
+        let at = |w| timeout_at(t, w).map(|d| d - t);
+        assert_eq!(at(0), Some(Duration::from_millis(420)));
+        assert_eq!(at(1), Some(Duration::from_millis(1260)));
+        assert_eq!(at(2), Some(Duration::from_millis(2100)));
+        assert_eq!(at(7), Some(Duration::from_millis(7140)));
+        assert_eq!(at(u64::MAX), None);
+    }
+
+    #[test]
+    fn up_time_comes_from_the_record_stamp_and_is_never_negative() {
+        let now = Tai64n { secs: 1000, nanos: 100_000_000 };
+        assert_eq!(up_for(Tai64n { secs: 999, nanos: 900_000_000 }, now), Duration::from_millis(200));
+        assert_eq!(up_for(Tai64n { secs: 1100, nanos: 0 }, now), Duration::ZERO);
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Only the first byte of the word matters, except for the exact words
 //! `start`, `stop`, `shutdown`, `status`, `check`, `try-restart`, `restart`,
-//! `reload` and the `force-*` family (sv.md §1.4). The capitals `X`, `E`,
+//! `reload` and the `force-*` family (man/sv.8, COMMANDS). The capitals `X`, `E`,
 //! `D` and `T` are runit's undocumented kill-on-timeout forms.
 
 /// What sv does for each service in the first phase.
@@ -108,7 +108,7 @@ mod tests {
     }
 
     #[test]
-    fn the_table_of_sv_md_section_1_4() {
+    fn the_table_of_commands() {
         use Act::*;
         use Wait::*;
         let cases: &[(&str, Act, &str, Wait, bool)] = &[

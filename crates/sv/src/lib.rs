@@ -11,7 +11,7 @@
 //! the command's letters into `supervise/control`. Commands with a wait
 //! condition then wait until every service reached it or the timeout
 //! passed. Everything it prints, and its exit codes, are runit 2.3.0's
-//! byte for byte (see `shared/spec/sv.md`); scripts and configuration
+//! byte for byte (see man/sv.8); scripts and configuration
 //! management tools parse them.
 //!
 //! The modules:
@@ -31,7 +31,11 @@
 //!   inotify on each pending `supervise/`, a re-check every 100 ms while
 //!   a `./check` script is involved (inotify cannot see its answer) or
 //!   inotify is unavailable, every 420 ms otherwise as a safety net, and
-//!   no extra sleep after the last service timed out;
+//!   no extra sleep after the last service timed out. A service counts as
+//!   up once its process has stayed in state run for
+//!   [`client::UP_SETTLE`], so that the start of a crash loop, which
+//!   runit's sampling almost never sees, is not reported `ok`; a timeout
+//!   is reported on runit's tick ([`client::timeout_at`]);
 //! - after sending letters runsv answers by rewriting `status`, the first
 //!   check waits for that answer (at most 1.2 s), so a `restart` within
 //!   the second of the last start no longer reports the old pid;
@@ -39,7 +43,7 @@
 //! - `$SVDIR` is opened once at the start rather than looked up by name
 //!   for every service (same directories, same error words).
 //!
-//! Opt-in extras (issue 8), invisible unless used:
+//! Opt-in extras (docs/EXTENSIONS.md), invisible unless used:
 //! - for a service with `notification-fd`, "up" (in `start`, `up -w`,
 //!   `restart`, `check`, `try-restart`) also needs `supervise/ready` to
 //!   name the running pid, i.e. runsv saw the service write its newline;
@@ -56,7 +60,8 @@ pub mod json;
 pub mod render;
 pub mod watch;
 
-use client::{code, Client, Pending};
+pub use client::{code, SvError};
+use client::{Client, Pending};
 use command::Act;
 use std::time::Instant;
 use unix::getopt::{self, Getopt, Opt};
@@ -79,34 +84,57 @@ pub fn scan_ulong(s: &[u8]) -> u64 {
     s.iter().take_while(|c| c.is_ascii_digit()).fold(0u64, |n, &c| n.wrapping_mul(10).wrapping_add(u64::from(c - b'0')))
 }
 
-fn usage(progname: &[u8], lsb: bool) -> ! {
-    if lsb {
-        unix::msg::usage(progname, b"[-w sec] command", code::LSB_USAGE)
-    } else {
-        unix::msg::usage(progname, b"[-v] [-w sec] command service ...", code::USAGE)
-    }
-}
-
 fn env_bytes(name: &str) -> Option<Vec<u8>> {
     use std::os::unix::ffi::OsStringExt;
     std::env::var_os(name).map(|v| v.into_vec())
 }
 
-/// Entry point of the `sv` program.
-pub fn main() -> ! {
-    // Like runit's sv, die quietly on a closed output pipe (`sv status |
-    // head -1`) unless SIGPIPE was ignored by whoever started us; ./check
-    // scripts inherit the same disposition.
-    unix::startup::restore_sigpipe();
-    let args = getopt::args_bytes();
+/// `sv --help`.
+pub const HELP: &str = "\
+usage: sv [-v] [-w sec] command service ...
+       NAME [-w sec] command      (LSB mode, through a link named NAME)
+
+Control and query services supervised by runsv. A bare service name is
+looked up in $SVDIR (default DEFAULT_SVDIR_HERE); a name starting with
+/ or . is a path.
+
+options (only before the command):
+  -v        wait until each command's state is reached (7 s, $SVWAIT)
+  -w sec    wait at most sec seconds; implies -v
+  -j        with status: one JSON object per service
+  -V        print the version and the usage, exit 100
+
+commands (only the first letter counts, except for the full words):
+  status                       print the state of the service and its log
+  up, down, once               start / stop / start once (wait with -v)
+  pause, cont, hup, alarm, interrupt, quit, 1, 2, term, kill
+                               send STOP CONT HUP ALRM INT QUIT USR1 USR2 TERM KILL
+  exit                         stop the service and its log, end runsv
+  start, stop, restart, shutdown, reload, try-restart, check
+                               LSB-style commands; they always wait
+  force-stop, force-reload, force-restart, force-shutdown
+                               as above, then KILL on timeout
+
+exit status: 0 ok; 1-99 failures and timeouts; 100 usage or fatal error.
+
+example:
+  sv -w 30 restart /etc/service/web
+
+See sv(8).
+";
+
+/// What sv does for the command line in `args`: the exit code, or the
+/// error `main` reports.
+pub fn run(args: &[Vec<u8>]) -> Result<i32, SvError> {
     let progname = args.first().map(|a| unix::msg::basename(a).to_vec()).unwrap_or_default();
     let lsb = progname != b"sv";
+    let usage = |before: Vec<u8>| SvError::Usage { before, progname: progname.clone(), lsb };
     let svdir = env_bytes("SVDIR").unwrap_or_else(|| DEFAULT_SVDIR.as_bytes().to_vec());
     let mut wait = env_bytes("SVWAIT").map_or(DEFAULT_WAIT, |w| scan_ulong(&w));
     let mut verbose = false;
     let mut json = false;
 
-    let mut opts = Getopt::new(&args, b"w:vVj").with_name(&progname);
+    let mut opts = Getopt::new(args, b"w:vVj").with_name(&progname).quiet();
     for opt in opts.by_ref() {
         match opt {
             Opt::Flag(b'w', arg) => {
@@ -115,30 +143,22 @@ pub fn main() -> ! {
             }
             Opt::Flag(b'v', _) => verbose = true,
             Opt::Flag(b'j', _) => json = true,
-            Opt::Flag(b'V', _) => {
-                unix::msg::line(&[VERSION.as_bytes()]);
-                usage(&progname, lsb)
-            }
-            _ => usage(&progname, lsb),
+            Opt::Flag(b'V', _) => return Err(usage([VERSION, "\n"].concat().into_bytes())),
+            Opt::Flag(..) => return Err(usage(Vec::new())),
+            Opt::Error(e) => return Err(usage(e.message())),
         }
     }
     let operands = opts.operands();
-    let Some((action, rest)) = operands.split_first() else { usage(&progname, lsb) };
+    let Some((action, rest)) = operands.split_first() else { return Err(usage(Vec::new())) };
     let names: Vec<Vec<u8>> = if lsb { vec![progname.clone()] } else { rest.to_vec() };
     if names.is_empty() {
-        usage(&progname, lsb);
+        return Err(usage(Vec::new()));
     }
 
     let tstart = unix::tai64n::Tai64n::now().secs;
     let started = Instant::now();
-    let curdir = match std::fs::File::open(".") {
-        Ok(f) => f,
-        Err(e) => {
-            unix::msg::line(&[b"fatal: unable to open current directory: ", unix::errtext::io_text(&e).as_bytes()]);
-            std::process::exit(if lsb { code::LSB_FATAL } else { code::FATAL })
-        }
-    };
-    let Some(plan) = command::plan(action, lsb) else { usage(&progname, lsb) };
+    let curdir = std::fs::File::open(".").map_err(|e| SvError::fatal(b"unable to open current directory", &e, lsb))?;
+    let Some(plan) = command::plan(action, lsb) else { return Err(usage(Vec::new())) };
 
     let waits = plan.waits(verbose);
     let mut sv = Client::new(lsb, &svdir, plan.letters.clone(), tstart, started, curdir, waits);
@@ -149,7 +169,7 @@ pub fn main() -> ! {
     let mut pending = Vec::new();
     for name in names {
         sv.name = name;
-        if !sv.enter(false) {
+        if !sv.enter(false)? {
             continue;
         }
         let wd = if waits { sv.watch_here() } else { None };
@@ -164,7 +184,9 @@ pub fn main() -> ! {
                 (true, None)
             }
             Act::Status => {
-                sv.status();
+                if let Some(code) = sv.status() {
+                    return Ok(code);
+                }
                 (true, None)
             }
             Act::Nothing => (true, None),
@@ -174,9 +196,25 @@ pub fn main() -> ! {
         }
     }
     if waits {
-        sv.wait_phase(pending, plan.kill, wait);
+        sv.wait_phase(pending, plan.kill, wait)?;
     }
-    std::process::exit(sv.exit_code())
+    Ok(sv.exit_code())
+}
+
+/// Entry point of the `sv` program: the only place that exits.
+pub fn main() -> ! {
+    // Like runit's sv, die quietly on a closed output pipe (`sv status |
+    // head -1`) unless SIGPIPE was ignored by whoever started us; ./check
+    // scripts inherit the same disposition.
+    unix::startup::restore_sigpipe();
+    let args = getopt::args_bytes();
+    if let Some(text) = unix::msg::help_or_version(&args, "sv", &HELP.replace("DEFAULT_SVDIR_HERE", DEFAULT_SVDIR)) {
+        unix::msg::print_and_exit(&text)
+    }
+    match run(&args) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => unix::msg::exit_with(&e),
+    }
 }
 
 #[cfg(test)]

@@ -1,46 +1,11 @@
-//! The status text, byte for byte (sv.md §2.1), as a pure function of the
-//! raw 20-byte record.
+//! The status text, byte for byte (man/sv.8, OUTPUT), as a pure function of
+//! the decoded record.
 //!
-//! sv works on the raw bytes rather than a decoded [`supervise::Status`]
-//! because runit does: an unknown state byte prints no state word, a short
-//! read leaves the tail of the previous record in place (the degenerate log
-//! forms of §2.2 depend on it), and the pid is printed through a C `int`.
+//! [`supervise::Status`] keeps the flag and state bytes as they are on
+//! disk, because runit's sv prints them so: an unknown state byte prints
+//! no state word, and the pid is printed through a C `int`.
 
-use supervise::status::STATUS_LEN;
-
-/// A status record as sv holds it: 20 raw bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Record(pub [u8; STATUS_LEN]);
-
-impl Record {
-    /// The pid field (little-endian).
-    pub fn pid(&self) -> u32 {
-        u32::from_le_bytes([self.0[12], self.0[13], self.0[14], self.0[15]])
-    }
-
-    /// The TAI64 seconds label (big-endian).
-    pub fn stamp(&self) -> u64 {
-        let mut s = [0u8; 8];
-        s.copy_from_slice(&self.0[..8]);
-        u64::from_be_bytes(s)
-    }
-
-    pub fn paused(&self) -> u8 {
-        self.0[16]
-    }
-
-    pub fn want(&self) -> u8 {
-        self.0[17]
-    }
-
-    pub fn term(&self) -> u8 {
-        self.0[18]
-    }
-
-    pub fn state(&self) -> u8 {
-        self.0[19]
-    }
-}
+use supervise::Status;
 
 /// The pid as runit prints it: the field is held in a C `int` and printed
 /// as an unsigned long, so a pid with the top bit set comes out sign-extended.
@@ -51,9 +16,9 @@ fn pid_decimal(pid: u32) -> u64 {
 /// Appends `STATE: NAME: [(pid P) ]SECSs[SUFFIXES]` to `out` (no newline).
 /// `now` is sv's clock as a TAI64 seconds label. Returns 1 if the record has
 /// a pid, 2 if not (the LSB `status` code is derived from it).
-pub fn status_text(out: &mut Vec<u8>, rec: &Record, name: &[u8], normally_up: bool, now: u64) -> u32 {
-    let pid = rec.pid();
-    match rec.state() {
+pub fn status_text(out: &mut Vec<u8>, rec: &Status, name: &[u8], normally_up: bool, now: u64) -> u32 {
+    let pid = rec.pid;
+    match rec.state {
         0 => out.extend_from_slice(b"down: "),
         1 => out.extend_from_slice(b"run: "),
         2 => out.extend_from_slice(b"finish: "),
@@ -61,10 +26,10 @@ pub fn status_text(out: &mut Vec<u8>, rec: &Record, name: &[u8], normally_up: bo
     }
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
-    if rec.state() != 0 {
+    if rec.state != 0 {
         out.extend_from_slice(format!("(pid {}) ", pid_decimal(pid)).as_bytes());
     }
-    let secs = now.saturating_sub(rec.stamp());
+    let secs = now.saturating_sub(rec.stamp.secs);
     out.extend_from_slice(format!("{secs}s").as_bytes());
     if pid != 0 && !normally_up {
         out.extend_from_slice(b", normally down");
@@ -72,16 +37,16 @@ pub fn status_text(out: &mut Vec<u8>, rec: &Record, name: &[u8], normally_up: bo
     if pid == 0 && normally_up {
         out.extend_from_slice(b", normally up");
     }
-    if pid != 0 && rec.paused() != 0 {
+    if pid != 0 && rec.paused != 0 {
         out.extend_from_slice(b", paused");
     }
-    if pid == 0 && rec.want() == b'u' {
+    if pid == 0 && rec.want == b'u' {
         out.extend_from_slice(b", want up");
     }
-    if pid != 0 && rec.want() == b'd' {
+    if pid != 0 && rec.want == b'd' {
         out.extend_from_slice(b", want down");
     }
-    if pid != 0 && rec.term() != 0 {
+    if pid != 0 && rec.term != 0 {
         out.extend_from_slice(b", got TERM");
     }
     if pid != 0 {
@@ -98,7 +63,7 @@ mod tests {
 
     const NOW: u64 = EPOCH_LABEL + 1_795_286_400;
 
-    fn rec(age: u64, pid: u32, paused: u8, want: u8, term: u8, state: u8) -> Record {
+    fn rec(age: u64, pid: u32, paused: u8, want: u8, term: u8, state: u8) -> Status {
         let mut b = [0u8; 20];
         b[..8].copy_from_slice(&(NOW - age).to_be_bytes());
         b[12..16].copy_from_slice(&pid.to_le_bytes());
@@ -106,10 +71,10 @@ mod tests {
         b[17] = want;
         b[18] = term;
         b[19] = state;
-        Record(b)
+        Status::from_record(&b)
     }
 
-    fn text(r: &Record, name: &str, up: bool) -> String {
+    fn text(r: &Status, name: &str, up: bool) -> String {
         let mut v = Vec::new();
         status_text(&mut v, r, name.as_bytes(), up, NOW);
         String::from_utf8(v).unwrap()
@@ -146,7 +111,7 @@ mod tests {
     #[test]
     fn a_future_stamp_counts_as_zero_seconds() {
         let mut r = rec(0, 0, 0, b'd', 0, 0);
-        r.0[..8].copy_from_slice(&(NOW + 50).to_be_bytes());
+        r.stamp.secs = NOW + 50;
         assert_eq!(text(&r, "a", false), "down: a: 0s");
     }
 

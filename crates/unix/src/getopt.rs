@@ -1,9 +1,26 @@
-//! POSIX-style option parsing, as runit's programs do it.
+//! Option parsing as runit's programs do it (its `sgetopt`).
 //!
-//! A general-purpose parser (clap) cannot reproduce what scripts see from
-//! runit: `NAME: illegal option -- X` on stderr, parsing that stops at the
-//! first non-option word (so `sv force-stop -w 2 svc` treats `-w` as a
-//! service name), grouped flags (`-tt`) and attached arguments (`-w5`).
+//! What scripts see from runit, and what this reproduces:
+//! - parsing stops at the first operand (`sv force-stop -w 2 svc` takes
+//!   `-w` as a service name), flags group (`-tt`) and arguments attach
+//!   (`-w5`);
+//! - any word starting with `--` ends the options and is itself skipped:
+//!   `sv --foo status x` runs `status x` (runit has no long options, and
+//!   does not complain about them); a lone `-` is an operand;
+//! - errors are `NAME: illegal option -- X` and `NAME: option requires an
+//!   argument -- X`, and side effects happen in runit's order: the caller
+//!   acts on each option as it is read (`sv -v -V -x` prints the version
+//!   and the usage, and never looks at `-x`).
+//!
+//! clap can stop at the first operand and group flags, but not the `--word`
+//! rule nor that order of side effects, and it would cost binary size in a
+//! program that runs once per supervised service (runsv and its clients).
+//!
+//! Library code returns errors: each [`Opt::Error`] carries a
+//! [`GetoptError`] whose [`GetoptError::message`] is runit's line. With
+//! [`Getopt::quiet`] nothing is printed and the caller's `main` reports it;
+//! without it the line is written on stderr at once, for programs whose
+//! usage path still prints directly (svlogd, chpst, utmpset).
 
 use std::os::unix::ffi::OsStringExt;
 
@@ -12,13 +29,44 @@ pub fn args_bytes() -> Vec<Vec<u8>> {
     std::env::args_os().map(|a| a.into_vec()).collect()
 }
 
+/// What was wrong with an option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// A letter the optstring does not have.
+    Illegal,
+    /// A letter that takes an argument came last.
+    MissingArgument,
+}
+
+/// An option error, with everything needed to word it as runit does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetoptError {
+    pub letter: u8,
+    pub problem: Problem,
+    /// The program name the line starts with.
+    pub name: Vec<u8>,
+}
+
+impl GetoptError {
+    /// `NAME: illegal option -- X\n` or `NAME: option requires an
+    /// argument -- X\n`.
+    pub fn message(&self) -> Vec<u8> {
+        let what: &[u8] = match self.problem {
+            Problem::Illegal => b"illegal option",
+            Problem::MissingArgument => b"option requires an argument",
+        };
+        [&self.name[..], b": ", what, b" -- ", &[self.letter], b"\n"].concat()
+    }
+}
+
 /// One parsed option.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Opt<'a> {
     /// An option letter, with its argument when the optstring says it takes one.
     Flag(u8, Option<&'a [u8]>),
-    /// An unknown option or a missing argument; the message is already printed.
-    Error(u8),
+    /// An unknown option or a missing argument (already printed unless
+    /// [`Getopt::quiet`]).
+    Error(GetoptError),
 }
 
 /// Iterates over the options of `args[1..]`; afterwards [`Getopt::optind`]
@@ -46,7 +94,7 @@ impl<'a> Getopt<'a> {
         self
     }
 
-    /// Prints no error messages (the caller reports `Opt::Error` itself).
+    /// Prints nothing: errors are only returned, for `main` to report.
     pub fn quiet(mut self) -> Self {
         self.quiet = true;
         self
@@ -62,10 +110,12 @@ impl<'a> Getopt<'a> {
         &self.args[self.optind.min(self.args.len())..]
     }
 
-    fn complain(&self, what: &[u8], c: u8) {
+    fn error(&self, problem: Problem, letter: u8) -> Opt<'a> {
+        let e = GetoptError { letter, problem, name: self.name.clone() };
         if !self.quiet {
-            crate::msg::line(&[&self.name, b": ", what, b" -- ", &[c]]);
+            crate::msg::write_all_fd(2, &e.message());
         }
+        Opt::Error(e)
     }
 
     fn takes_arg(&self, c: u8) -> Option<bool> {
@@ -83,7 +133,8 @@ impl<'a> Iterator for Getopt<'a> {
             if arg.len() < 2 || arg[0] != b'-' {
                 return None;
             }
-            if arg == b"--" {
+            if arg[1] == b'-' {
+                // `--` and every `--word`: the end of the options, skipped.
                 self.optind += 1;
                 return None;
             }
@@ -99,8 +150,7 @@ impl<'a> Iterator for Getopt<'a> {
                     self.optind += 1;
                     self.pos = 0;
                 }
-                self.complain(b"illegal option", c);
-                Some(Opt::Error(c))
+                Some(self.error(Problem::Illegal, c))
             }
             Some(false) => {
                 if at_end {
@@ -120,8 +170,7 @@ impl<'a> Iterator for Getopt<'a> {
                 } else {
                     self.optind += 1;
                     self.pos = 0;
-                    self.complain(b"option requires an argument", c);
-                    return Some(Opt::Error(c));
+                    return Some(self.error(Problem::MissingArgument, c));
                 };
                 self.pos = 0;
                 Some(Opt::Flag(c, Some(value)))
@@ -176,9 +225,31 @@ mod tests {
     fn unknown_and_missing_argument_are_errors() {
         let a = v(&["sv", "-z", "-w"]);
         let mut g = Getopt::new(&a, b"w:v").quiet();
-        assert_eq!(g.next(), Some(Opt::Error(b'z')));
-        assert_eq!(g.next(), Some(Opt::Error(b'w')));
+        let err = |letter, problem| Some(Opt::Error(GetoptError { letter, problem, name: b"sv".to_vec() }));
+        assert_eq!(g.next(), err(b'z', Problem::Illegal));
+        assert_eq!(g.next(), err(b'w', Problem::MissingArgument));
         assert_eq!(g.next(), None);
         assert_eq!(g.optind(), 3);
+    }
+
+    #[test]
+    fn any_double_dash_word_ends_the_options_and_is_skipped() {
+        let a = v(&["sv", "--foo", "status", "x"]);
+        let mut g = Getopt::new(&a, b"w:v").quiet();
+        assert_eq!(g.next(), None);
+        assert_eq!(g.operands(), &a[2..]);
+        let a = v(&["sv", "-v", "--help", "-w", "x"]);
+        let mut g = Getopt::new(&a, b"w:v").quiet();
+        assert_eq!(g.next(), Some(Opt::Flag(b'v', None)));
+        assert_eq!(g.next(), None);
+        assert_eq!(g.operands(), &a[3..]);
+    }
+
+    #[test]
+    fn error_messages_are_runits_lines() {
+        let e = GetoptError { letter: b'x', problem: Problem::Illegal, name: b"svlogd".to_vec() };
+        assert_eq!(e.message(), b"svlogd: illegal option -- x\n");
+        let e = GetoptError { letter: b'w', problem: Problem::MissingArgument, name: b"sv".to_vec() };
+        assert_eq!(e.message(), b"sv: option requires an argument -- w\n");
     }
 }

@@ -10,12 +10,12 @@
 //! - [`tai64n`]: the TAI64N labels used in `supervise/status` and by svlogd.
 //! - [`fd`], [`lock`], [`fifo`], [`atomic`]: descriptors, `flock`, named pipes
 //!   and the `.new` + `rename` file replacement.
+//! - [`inotify`]: directory watches (Linux), so waits wake on changes.
 //! - [`selfpipe`] and [`poll`]: signals turned into readable bytes, and a
 //!   `poll(2)` loop on a monotonic deadline.
 //! - [`spawn`]: the one `fork` + `exec` builder (ordered child steps, all
 //!   prepared before `fork`, one error path); [`proc`]: reaping children,
-//!   decoding wait statuses, and runsv's `ChildSpec` form of a spawn;
-//!   [`startup`]: the
+//!   decoding wait statuses and signalling; [`startup`]: the
 //!   SIGPIPE disposition and standard descriptors as they were before Rust's
 //!   runtime changed them, restored in every child.
 //!
@@ -30,6 +30,7 @@ pub mod errtext;
 pub mod fd;
 pub mod fifo;
 pub mod getopt;
+pub mod inotify;
 pub mod lock;
 pub mod msg;
 pub mod pidfd;

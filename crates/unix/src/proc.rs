@@ -8,13 +8,10 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::RawFd;
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-
-use crate::spawn::{Mask, OnError, Spawn};
 
 /// A raw wait status, as `waitpid` returns it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,94 +93,6 @@ pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
     Ok(nix::sys::signal::kill(Pid::from_raw(pid), sig)?)
 }
 
-/// Everything a child does between `fork` and `exec`, prepared in advance
-/// (runsv's form; it runs as a [`Spawn`], see [`ChildSpec::to_spawn`]).
-///
-/// Order in the child: `setsid`, `setpgid`, `chdir`, descriptor moves (`dups`, in
-/// order), the signal mask cleared (or, with `keep_mask`, only
-/// `default_signals` unblocked) and `default_signals` reset to `SIG_DFL`,
-/// then `execv` (or `execvp`-style search when `path` has no `/` and
-/// `search_path` is set). Each failure writes the matching prefix plus
-/// runit's errno text and a newline to fd 2 and exits with `fail_code`.
-pub struct ChildSpec {
-    /// The program to exec (a path, or a bare name searched in `search_path`).
-    pub path: CString,
-    /// argv, argv[0] included.
-    pub argv: Vec<CString>,
-    /// Directories to try for a bare `path` (already split), none for a path.
-    pub search_path: Vec<CString>,
-    pub cwd: Option<CString>,
-    /// `(from, to)` pairs applied with `dup2` (from == to clears close-on-exec).
-    pub dups: Vec<(RawFd, RawFd)>,
-    pub setsid: bool,
-    /// Make the child the leader of a new process group (`setpgid(0, 0)`,
-    /// also done by the parent right after `fork` so that the group exists
-    /// before `spawn` returns). Off by default.
-    pub setpgid: bool,
-    /// Signals reset to `SIG_DFL` in the child. List every signal the
-    /// parent catches: signals stay blocked from `fork` until these are
-    /// reset, so none can run the parent's handler in the child.
-    pub default_signals: Vec<libc::c_int>,
-    /// Keep the inherited signal mask except for `default_signals`.
-    pub keep_mask: bool,
-    /// Message prefixes, e.g. `runsv svc: fatal: unable to start ./run: `.
-    pub exec_fail: Vec<u8>,
-    pub cwd_fail: Vec<u8>,
-    pub fd_fail: Vec<u8>,
-    pub fail_code: i32,
-}
-
-impl ChildSpec {
-    /// A spec for `path` with argv `[argv0]` and the given exec-failure prefix.
-    pub fn new(path: &[u8], argv: &[&[u8]], exec_fail: &[u8]) -> io::Result<ChildSpec> {
-        let c = |b: &[u8]| CString::new(b).map_err(|_| io::Error::from(Errno::EINVAL));
-        Ok(ChildSpec {
-            path: c(path)?,
-            argv: argv.iter().map(|a| c(a)).collect::<io::Result<_>>()?,
-            search_path: Vec::new(),
-            cwd: None,
-            dups: Vec::new(),
-            setsid: false,
-            setpgid: false,
-            default_signals: Vec::new(),
-            keep_mask: false,
-            exec_fail: exec_fail.to_vec(),
-            cwd_fail: exec_fail.to_vec(),
-            fd_fail: exec_fail.to_vec(),
-            fail_code: 111,
-        })
-    }
-
-    /// The same child as a [`Spawn`](crate::spawn::Spawn).
-    pub fn to_spawn(&self) -> Spawn {
-        let mut s = Spawn::from_c(self.path.clone(), self.argv.clone(), &self.exec_fail);
-        s.search(self.search_path.clone()).exit_code(self.fail_code);
-        if self.setsid {
-            s.setsid();
-        }
-        if self.setpgid {
-            s.setpgid();
-        }
-        if let Some(cwd) = &self.cwd {
-            s.chdir_c(cwd.clone(), OnError::Fail(self.cwd_fail.clone()));
-        }
-        for &(from, to) in &self.dups {
-            s.dup2(from, to, OnError::Fail(self.fd_fail.clone()));
-        }
-        // Handlers back to default while everything is still blocked, then
-        // the final mask: the inherited one minus the reset signals
-        // (keep_mask), or nothing blocked.
-        s.default_signals(&self.default_signals).restore_sigpipe();
-        s.mask(if self.keep_mask { Mask::InheritedUnblocking(self.default_signals.clone()) } else { Mask::Empty });
-        s
-    }
-
-    /// Forks and execs; returns the child's pid. Fails only if `fork` fails.
-    pub fn spawn(&self) -> io::Result<libc::pid_t> {
-        self.to_spawn().spawn()
-    }
-}
-
 /// Splits a `PATH` value into directories (`/bin:/usr/bin` when unset).
 pub fn path_dirs(path: Option<&[u8]>) -> Vec<CString> {
     path.unwrap_or(b"/bin:/usr/bin").split(|&b| b == b':').filter_map(|d| CString::new(d).ok()).collect()
@@ -192,11 +101,11 @@ pub fn path_dirs(path: Option<&[u8]>) -> Vec<CString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spawn::{Mask, OnError, Spawn};
 
     #[test]
     fn exec_failure_exits_with_the_code() {
-        let mut spec = ChildSpec::new(b"/nonexistent/run", &[b"./run"], b"t: fatal: unable to start ./run: ").unwrap();
-        spec.fail_code = 111;
+        let spec = Spawn::new(b"/nonexistent/run", &[b"./run"], b"t: fatal: unable to start ./run: ").unwrap();
         let pid = spec.spawn().unwrap();
         let st = wait_pid(pid).unwrap();
         assert_eq!(st.exit_code(), Some(111));
@@ -204,16 +113,16 @@ mod tests {
 
     #[test]
     fn path_search_finds_true() {
-        let mut spec = ChildSpec::new(b"true", &[b"true"], b"x: ").unwrap();
-        spec.search_path = path_dirs(Some(b"/nonexistent:/bin:/usr/bin"));
+        let mut spec = Spawn::new(b"true", &[b"true"], b"x: ").unwrap();
+        spec.search(path_dirs(Some(b"/nonexistent:/bin:/usr/bin")));
         let st = wait_pid(spec.spawn().unwrap()).unwrap();
         assert_eq!(st.exit_code(), Some(0));
     }
 
     #[test]
     fn setpgid_makes_the_child_a_group_leader() {
-        let mut spec = ChildSpec::new(b"/bin/sh", &[b"sh", b"-c", b"exit 0"], b"x: ").unwrap();
-        spec.setpgid = true;
+        let mut spec = Spawn::new(b"/bin/sh", &[b"sh", b"-c", b"exit 0"], b"x: ").unwrap();
+        spec.setpgid();
         let pid = spec.spawn().unwrap();
         let pgid = nix::unistd::getpgid(Some(Pid::from_raw(pid))).unwrap().as_raw();
         let mine = nix::unistd::getpgid(None).unwrap().as_raw();
@@ -224,7 +133,7 @@ mod tests {
     }
 
     #[test]
-    fn keep_mask_unblocks_only_the_reset_signals() {
+    fn an_inherited_mask_keeps_all_but_the_reset_signals() {
         use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
         use std::io::Read;
         use std::os::fd::AsRawFd;
@@ -234,10 +143,10 @@ mod tests {
         let mut old = SigSet::empty();
         pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).unwrap();
         let (r, w) = crate::fd::pipe_cloexec().unwrap();
-        let mut spec = ChildSpec::new(b"/bin/grep", &[b"grep", b"SigBlk", b"/proc/self/status"], b"x: ").unwrap();
-        spec.dups.push((w.as_raw_fd(), 1));
-        spec.default_signals = vec![libc::SIGUSR2];
-        spec.keep_mask = true;
+        let mut spec = Spawn::new(b"/bin/grep", &[b"grep", b"SigBlk", b"/proc/self/status"], b"x: ").unwrap();
+        spec.dup2(w.as_raw_fd(), 1, OnError::fail(b"x: "))
+            .default_signals(&[libc::SIGUSR2])
+            .mask(Mask::InheritedUnblocking(vec![libc::SIGUSR2]));
         let pid = spec.spawn();
         pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None).unwrap();
         drop(w);
