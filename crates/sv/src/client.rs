@@ -483,7 +483,7 @@ impl Client {
             term: rec.term != 0,
             normally_up,
             ready,
-            cgroup: contained(rec.pid(), rec.state()),
+            cgroup: contained(rec.pid, rec.state),
         })
     }
 
@@ -826,6 +826,15 @@ impl Client {
     }
 }
 
+/// The cgroup of the running `./run` per `supervise/start` (docs/EXTENSIONS.md,
+/// `cgroup/`), with its `memory.current` and `pids.current`.
+fn contained(pid: u32, state: u8) -> Option<(Vec<u8>, Option<u64>, Option<u64>)> {
+    let rec = supervise::start::read_start(&supervise::SuperviseDir::main()).ok()??;
+    let path = rec.cgroup.filter(|_| rec.pid == pid && state != 0)?;
+    let cg = unix::cgroup::Cgroup::existing(&path);
+    Some((unix::path_bytes(&path).to_vec(), cg.read_u64("memory.current"), cg.read_u64("pids.current")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -847,13 +856,4 @@ mod tests {
         assert_eq!(up_for(Tai64n { secs: 999, nanos: 900_000_000 }, now), Duration::from_millis(200));
         assert_eq!(up_for(Tai64n { secs: 1100, nanos: 0 }, now), Duration::ZERO);
     }
-}
-
-/// The cgroup of the running `./run` per `supervise/start` (docs/EXTENSIONS.md,
-/// `cgroup/`), with its `memory.current` and `pids.current`.
-fn contained(pid: u32, state: u8) -> Option<(Vec<u8>, Option<u64>, Option<u64>)> {
-    let rec = supervise::start::read_start(&supervise::SuperviseDir::main()).ok()??;
-    let path = rec.cgroup.filter(|_| rec.pid == pid && state != 0)?;
-    let cg = unix::cgroup::Cgroup::existing(&path);
-    Some((unix::path_bytes(&path).to_vec(), cg.read_u64("memory.current"), cg.read_u64("pids.current")))
 }
