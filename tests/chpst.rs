@@ -296,8 +296,16 @@ fn envdir_personality_fails_on_subdirectories_and_unreadable_files() {
     fs::write(e.join("SECRET"), "s").unwrap();
     fs::set_permissions(e.join("SECRET"), fs::Permissions::from_mode(0o600)).unwrap();
     fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let (code, _, err) =
-        run(Command::new(bin("chpst")).arg("-u").arg("nobody").arg(&envdir_link).args([e.to_str().unwrap(), "true"]));
+    // envdir runs as nobody: from a copy nobody can reach wherever the
+    // checkout lives.
+    let public = util::public::Public::bins(&["chpst"]);
+    let public_envdir = link(public.path(), "envdir", &public.join("chpst"));
+    let (code, _, err) = run(Command::new(bin("chpst"))
+        .arg("-u")
+        .arg("nobody")
+        .arg(&public_envdir)
+        .args([e.to_str().unwrap(), "true"])
+        .current_dir(d.path()));
     assert_eq!((code, err), (111, format!("chpst: fatal: unable to read {}/SECRET: access denied\n", e.display())));
     assert_eq!(run(Command::new(&envdir_link).arg("env")), (100, String::new(), "usage: envdir dir child\n\n".into()));
 }

@@ -1,4 +1,5 @@
-//! runsv, driven for real: one test per behaviour of shared/spec/runsv.md,
+//! runsv, driven for real: one test per behaviour in `man/runsv.8` and
+//! docs/PROTOCOL.md,
 //! golden status bytes, interop with Debian's sv and runsv, and bad input.
 
 mod util;
@@ -212,22 +213,33 @@ fn fast_exits_restart_at_most_once_a_second() {
 #[test]
 fn letters_keep_working_during_the_restart_delay() {
     // void-linux/runit#33: runit sleeps a blocking second after a fast
-    // exit, and reads no letter until it is over.
-    let svc = ServiceDir::quick_exit();
-    let _p = start_runsv(&svc);
-    let went_down = svc.wait_quick_exit("supervise").stamp;
-    svc.control("supervise", "d");
-    wait_for("want down written", || svc.status("supervise").map(|s| s.want) == Some(b'd'));
-    let now = unix::tai64n::Tai64n::now();
+    // exit, and reads no letter until it is over; then it restarts the
+    // service (still wanted up) before it sees the `d`. Ours takes the `d`
+    // during the pause, so the service is never started again. The `d`
+    // must arrive within that second: on a machine too loaded for this
+    // test to send it in time, the round is tried again.
     let ms = |t: unix::tai64n::Tai64n| t.unix_secs() as f64 * 1000.0 + t.nanos as f64 / 1e6;
-    assert!(ms(now) - ms(went_down) < 1000.0, "letter handled {} ms after going down", ms(now) - ms(went_down));
-    // it stays down: nothing restarts it after the delay
-    std::thread::sleep(Duration::from_millis(1500)); // observing that nothing happens
-    let s = svc.status("supervise").unwrap();
-    assert_eq!((s.pid, s.state, s.stamp), (0, 0, went_down));
-    // and `u` then brings it back
-    svc.control("supervise", "u");
-    wait_for("restarted", || svc.status("supervise").map(|s| s.stamp != went_down).unwrap_or(false));
+    for round in 1..=5 {
+        let svc = ServiceDir::quick_exit();
+        let _p = start_runsv(&svc);
+        let went_down = svc.wait_quick_exit("supervise").stamp;
+        let sent = unix::tai64n::Tai64n::now();
+        svc.control("supervise", "d");
+        if ms(sent) - ms(went_down) > 800.0 {
+            eprintln!("round {round}: `d` sent {:.0} ms after going down, too late to tell", ms(sent) - ms(went_down));
+            continue;
+        }
+        wait_for("want down written", || svc.status("supervise").map(|s| s.want) == Some(b'd'));
+        // it stays down: nothing restarts it after the delay
+        std::thread::sleep(Duration::from_millis(1500)); // observing that nothing happens
+        let s = svc.status("supervise").unwrap();
+        assert_eq!((s.pid, s.state, s.stamp), (0, 0, went_down), "restarted although `d` came during the pause");
+        // and `u` then brings it back
+        svc.control("supervise", "u");
+        wait_for("restarted", || svc.status("supervise").map(|s| s.stamp != went_down).unwrap_or(false));
+        return;
+    }
+    panic!("the machine never let this test send a letter within a second");
 }
 
 #[test]
@@ -237,13 +249,22 @@ fn once_during_the_restart_delay_starts_it_when_the_delay_ends() {
     svc.file("down", "");
     let _p = start_runsv(&svc);
     svc.wait_stat("supervise", "down");
+    let times =
+        || -> Vec<f64> { fs::read_to_string(starts.path()).unwrap().lines().filter_map(|l| l.parse().ok()).collect() };
+    // Down after run N: a "down" record stamped after run N started (the
+    // record from before it, also "down", is older).
+    let down_after = |n: usize| {
+        wait_for(&format!("down after run {n}"), || {
+            let (Some(&t), Some(st)) = (times().get(n - 1), svc.status("supervise")) else { return false };
+            let stamp = st.stamp.unix_secs() as f64 + st.stamp.nanos as f64 / 1e9;
+            (st.state, st.pid) == (0, 0) && stamp >= t && svc.stat("supervise") == "down\n"
+        })
+    };
     svc.control("supervise", "o");
-    wait_for("first run", || fs::read_to_string(starts.path()).unwrap().lines().count() == 1);
-    svc.wait_stat("supervise", "down");
+    down_after(1);
     svc.control("supervise", "o");
-    wait_for("second run", || fs::read_to_string(starts.path()).unwrap().lines().count() == 2);
-    svc.wait_stat("supervise", "down");
-    let times: Vec<f64> = fs::read_to_string(starts.path()).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    down_after(2);
+    let times = times();
     assert!(times[1] - times[0] >= 0.99, "second start after {}s", times[1] - times[0]);
     assert_eq!(svc.status("supervise").unwrap().want, b'd');
 }

@@ -1,4 +1,4 @@
-//! runsv's opt-in extras (issue 8), driven for real: readiness on
+//! runsv's opt-in extras (docs/EXTENSIONS.md), driven for real: readiness on
 //! `notification-fd`, `down-signal`, `timeout-kill`, `timeout-finish`,
 //! process-group stops, `restart-backoff`, the pid for `control/C`, and a
 //! directory without any of them matching Debian's runsv.
@@ -156,6 +156,10 @@ fn down_signal_is_sent_instead_of_term() {
     svc.file("down-signal", "SIGHUP\n");
     let _p = start_runsv(&svc);
     wait_for("up", || read(got.path()).contains("up"));
+    // ./run can write before runsv has recorded it as running; until then
+    // the record is the "down" of runsv's start, which must not be taken
+    // for the stop.
+    svc.wait_stat("supervise", "run");
     svc.control("supervise", "d");
     svc.wait_stat("supervise", "down");
     assert_eq!(read(got.path()), "up\nHUP\n");
@@ -348,15 +352,15 @@ fn up_cuts_a_restart_backoff_short() {
 #[test]
 fn a_stopped_service_is_not_backed_off() {
     let svc = ServiceDir::new(LONG);
-    svc.file("restart-backoff", "5000 60000\n");
+    // A back-off longer than the wait for the new pid: had the stop been
+    // backed off, that wait would fail.
+    svc.file("restart-backoff", "60000 60000\n");
     let _p = start_runsv(&svc);
     svc.wait_stat("supervise", "run");
     std::thread::sleep(Duration::from_millis(1100)); // past runit's 1 s rule
     let pid = svc.status("supervise").unwrap().pid;
-    let t0 = Instant::now();
     svc.control("supervise", "t");
     svc.wait_new_pid("supervise", pid);
-    assert!(t0.elapsed() < Duration::from_secs(4), "restart took {:?}", t0.elapsed());
 }
 
 #[test]

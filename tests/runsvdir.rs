@@ -2,45 +2,30 @@
 //! restarts, signals, `-P`, the LOG title area, and a thousand services.
 //!
 //! Each test runs its own runsvdir (a process-group leader, see
-//! `util::Proc`) on its own temporary scan directory whose entries are
-//! symlinks to service directories kept beside it. runsvdir starts the
-//! runsv built beside it (ours). Setting `RUNSVDIR_TEST_RUNSV` to another
-//! runsv (e.g. Debian's `/usr/bin/runsv`) runs the same tests with that one
-//! placed beside a copy of our runsvdir.
+//! `util::Proc`) on its own temporary scan directory (`util::scan::Scan`)
+//! whose entries are symlinks to service directories kept beside it.
+//! runsvdir starts the runsv built beside it (ours). Setting
+//! `RUNSVDIR_TEST_RUNSV` to another runsv (e.g. Debian's `/usr/bin/runsv`)
+//! runs the same tests with that one placed beside a copy of our runsvdir.
 mod util;
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use util::procfs::alive;
+use util::scan::{beside, runsv_children, runsvdir, Scan};
 use util::{wait_for, wait_for_within, Proc};
 
-/// Pickup must be far quicker than runit's 5 s poll; loose, as the suite
-/// shares two cores with other tests.
-const PICKUP: Duration = Duration::from_secs(3);
-
-/// The runsv processes whose parent is `ppid`: (pid, name from argv).
-fn runsv_children(ppid: i32) -> Vec<(i32, String)> {
-    let mut out = Vec::new();
-    let Ok(rd) = fs::read_dir("/proc") else { return out };
-    for ent in rd.flatten() {
-        let Ok(pid) = ent.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Some(st) = proc_stat(pid) else { continue };
-        if st.ppid != ppid {
-            continue;
-        }
-        let cmd = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let args: Vec<&[u8]> = cmd.split(|&b| b == 0).collect();
-        if args.first() == Some(&&b"runsv"[..]) && args.len() >= 2 {
-            out.push((pid, String::from_utf8_lossy(args[1]).into_owned()));
-        }
-    }
-    out
-}
+/// How long a change in the scan directory may take to be acted on.
+/// runit's runsvdir notices changes on its 5 s poll; ours has no timer at
+/// all (`an_idle_runsvdir_does_not_wake_up` holds it to that), so a pickup
+/// within any deadline came from the change itself. How fast it is, is a
+/// benchmark's business, not a test's on a shared machine.
+const PICKUP: Duration = util::DEADLINE;
 
 struct ProcStat {
-    ppid: i32,
     pgrp: i32,
     session: i32,
 }
@@ -49,150 +34,7 @@ fn proc_stat(pid: i32) -> Option<ProcStat> {
     let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &s[s.rfind(')')? + 2..];
     let f: Vec<&str> = rest.split(' ').collect();
-    Some(ProcStat { ppid: f.get(1)?.parse().ok()?, pgrp: f.get(2)?.parse().ok()?, session: f.get(3)?.parse().ok()? })
-}
-
-fn alive(pid: i32) -> bool {
-    // A zombie counts as gone.
-    fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") Z ")).unwrap_or(false)
-}
-
-/// A scan directory `sd` with service directories in `sv`, and the
-/// runsvdir watching it.
-struct Scan {
-    tmp: tempfile::TempDir,
-    sd: PathBuf,
-    runsvdir: Option<Proc>,
-}
-
-impl Scan {
-    fn new() -> Scan {
-        let tmp = tempfile::Builder::new().prefix("runsvdir-test").tempdir().unwrap();
-        let sd = tmp.path().join("sd");
-        fs::create_dir(&sd).unwrap();
-        fs::create_dir(tmp.path().join("sv")).unwrap();
-        Scan { tmp, sd, runsvdir: None }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.tmp.path().join(rel)
-    }
-
-    /// A service directory `sv/NAME` whose run sleeps.
-    fn service(&self, name: &str) -> PathBuf {
-        let dir = self.path("sv").join(name);
-        fs::create_dir_all(&dir).unwrap();
-        util::script(&dir.join("run"), "exec sleep 100000");
-        dir
-    }
-
-    /// `sd/NAME -> sv/NAME` (the service is created too).
-    fn link(&self, name: &str) {
-        let target = self.service(name);
-        symlink(target, self.sd.join(name)).unwrap();
-    }
-
-    /// Starts `runsvdir ARGS... sd EXTRA...` with stderr in `stderr`.
-    fn start(&mut self, before: &[&str], after: &[&str]) -> i32 {
-        self.start_with(&runsvdir(), before, after, |_| {})
-    }
-
-    fn start_with(&mut self, bin: &Path, before: &[&str], after: &[&str], tweak: impl FnOnce(&mut Command)) -> i32 {
-        let err = fs::File::create(self.path("stderr")).unwrap();
-        let mut cmd = Command::new(bin);
-        cmd.args(before).arg(&self.sd).args(after).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err);
-        tweak(&mut cmd);
-        let p = Proc::spawn(&mut cmd);
-        let pid = p.pid();
-        self.runsvdir = Some(p);
-        pid
-    }
-
-    fn pid(&self) -> i32 {
-        self.runsvdir.as_ref().unwrap().pid()
-    }
-
-    fn stderr(&self) -> String {
-        fs::read_to_string(self.path("stderr")).unwrap_or_default()
-    }
-
-    fn stat(&self, name: &str) -> String {
-        fs::read_to_string(self.sd.join(name).join("supervise/stat")).unwrap_or_default()
-    }
-
-    fn wait_run(&self, name: &str) {
-        wait_for(&format!("{name} to run (stat {:?})", self.stat(name)), || self.stat(name) == "run\n");
-    }
-
-    /// The pid of the runsv running for NAME (as named in its argv).
-    fn runsv_of(&self, name: &str) -> Option<i32> {
-        runsv_children(self.pid()).into_iter().find(|(_, n)| n == name).map(|(p, _)| p)
-    }
-
-    fn wait_runsv(&self, name: &str) -> i32 {
-        let mut pid = None;
-        wait_for(&format!("a runsv for {name}"), || {
-            pid = self.runsv_of(name);
-            pid.is_some()
-        });
-        pid.unwrap()
-    }
-
-    /// Proves a scan happened after whatever the test just did: a fresh
-    /// entry appears and gets its runsv.
-    fn sync(&self, name: &str) {
-        self.link(name);
-        self.wait_runsv(name);
-    }
-}
-
-impl Drop for Scan {
-    fn drop(&mut self) {
-        // runsv processes in their own sessions (-P) are outside the
-        // runsvdir's process group: stop them and their services first.
-        // runsvdir is frozen meanwhile, or it would restart a killed runsv
-        // in a new session that the group kill of util::Proc cannot reach.
-        if let Some(p) = &self.runsvdir {
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe { libc::kill(p.pid(), libc::SIGSTOP) };
-            let stopped = || {
-                fs::read_to_string(format!("/proc/{}/stat", p.pid()))
-                    .map(|st| st.rsplit(')').next().is_some_and(|r| !r.starts_with(" S") && !r.starts_with(" R")))
-                    .unwrap_or(true)
-            };
-            let end = Instant::now() + util::DEADLINE;
-            while !stopped() && Instant::now() < end {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            for (pid, _) in runsv_children(p.pid()) {
-                // SAFETY: kill has no memory-safety preconditions.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-        }
-    }
-}
-
-/// The runsvdir to test: ours, or a copy of it beside `$RUNSVDIR_TEST_RUNSV`.
-fn runsvdir() -> PathBuf {
-    match std::env::var_os("RUNSVDIR_TEST_RUNSV") {
-        None => util::bin("runsvdir"),
-        Some(runsv) => beside(Some(Path::new(&runsv))),
-    }
-}
-
-/// A copy of our runsvdir in a directory of its own, with `runsv` (a
-/// symlink to the given one) beside it or nothing.
-fn beside(runsv: Option<&Path>) -> PathBuf {
-    let dir = tempfile::Builder::new().prefix("runsvdir-bin").tempdir().unwrap().keep();
-    let bin = dir.join("runsvdir");
-    fs::copy(util::bin("runsvdir"), &bin).unwrap();
-    if let Some(r) = runsv {
-        symlink(r, dir.join("runsv")).unwrap();
-    }
-    bin
+    Some(ProcStat { pgrp: f.get(2)?.parse().ok()?, session: f.get(3)?.parse().ok()? })
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Privilege boundaries (issue 10): who may control a service, the modes
+//! Privilege boundaries: who may control a service, the modes
 //! of every file runsv and svlogd create whatever the umask, what chpst
 //! leaves of root behind, and symlinks planted in `supervise/`.
 //!
@@ -29,7 +29,9 @@ fn mode(p: &Path) -> u32 {
 /// `setpriv` as nobody:nogroup with no supplementary group, then `argv`.
 fn as_nobody(argv: &[&std::ffi::OsStr]) -> Command {
     let mut c = Command::new("setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).args(argv);
+    // From `/`: the test's own directory (the checkout) may be closed to
+    // nobody, and sv opens its current directory first.
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).args(argv).current_dir("/");
     c
 }
 
@@ -55,7 +57,8 @@ fn nobody_cannot_stop_a_root_service_and_sv_says_so() {
     let _p = util::start_runsv(&svc);
     svc.wait_stat("supervise", "run");
     let pid = svc.status("supervise").unwrap().pid;
-    for sv in [util::bin("sv"), util::debian("sv")] {
+    let public = util::public::Public::bins(&["sv"]);
+    for sv in [public.join("sv"), util::debian("sv")] {
         let (code, out, err) = util::run(&mut as_nobody(&[sv.as_os_str(), "down".as_ref(), svc.path.as_os_str()]));
         assert_eq!(
             out,
@@ -88,7 +91,8 @@ fn an_opened_up_supervise_dir_still_keeps_control_private() {
     svc.wait_stat("supervise", "run");
     fs::set_permissions(svc.join("supervise"), fs::Permissions::from_mode(0o755)).unwrap();
     let mut outs = Vec::new();
-    for sv in [util::bin("sv"), util::debian("sv")] {
+    let public = util::public::Public::bins(&["sv"]);
+    for sv in [public.join("sv"), util::debian("sv")] {
         let (code, out, _) = util::run(&mut as_nobody(&[sv.as_os_str(), "term".as_ref(), svc.path.as_os_str()]));
         outs.push((code, out));
     }
@@ -97,7 +101,7 @@ fn an_opened_up_supervise_dir_still_keeps_control_private() {
     // `sv status` opens `supervise/ok` first as well, so it is refused in
     // the same way (runit's sv too), while the 0644 files stay readable.
     let (code, out, _) =
-        util::run(&mut as_nobody(&[util::bin("sv").as_os_str(), "status".as_ref(), svc.path.as_os_str()]));
+        util::run(&mut as_nobody(&[public.join("sv").as_os_str(), "status".as_ref(), svc.path.as_os_str()]));
     let (dcode, dout, _) =
         util::run(&mut as_nobody(&[util::debian("sv").as_os_str(), "status".as_ref(), svc.path.as_os_str()]));
     assert_eq!((code, &out), (dcode, &dout));

@@ -1,4 +1,4 @@
-//! Soak tests (issue 10): a small system left running under load while
+//! Soak tests: a small system left running under load while
 //! resources are watched.
 //!
 //! `soak_for_a_few_seconds` runs in CI. The long ones are ignored; run

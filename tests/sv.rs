@@ -1,5 +1,5 @@
 //! sv: golden transcripts, bad input, LSB mode, waits, and interop with
-//! Debian's runit (sv.md).
+//! Debian's runit (`man/sv.8`).
 //!
 //! Most transcripts use a *fake* supervisor: a `supervise/` directory whose
 //! `ok` and `control` FIFOs are held open by the test itself and whose
@@ -249,6 +249,21 @@ impl Fake {
             self.held.push((p, r));
         }
         self
+    }
+
+    /// For a [`Fake::mute`] service: waits until `letters` were written
+    /// to its control FIFO (consuming what was read).
+    fn wait_letters(&mut self, name: &str, letters: &[u8]) {
+        let ctl = self.path(name).join("supervise/control");
+        let fifo = &mut self.held.iter_mut().find(|(p, _)| *p == ctl).expect("a mute service").1;
+        let mut got = Vec::new();
+        wait_for(&format!("{:?} on {}", String::from_utf8_lossy(letters), ctl.display()), || {
+            let mut buf = [0u8; 64];
+            if let Ok(n) = fifo.read(&mut buf) {
+                got.extend_from_slice(&buf[..n]);
+            }
+            got.windows(letters.len()).any(|w| w == letters)
+        });
     }
 
     fn live(&mut self, name: &str, rec: Rec) -> &mut Self {
@@ -1016,29 +1031,20 @@ fn a_stop_that_times_out_prints_timeout_and_force_stop_kills() {
 
 #[test]
 fn restart_returns_as_soon_as_the_service_is_back() {
-    // runit's sv needs at least 420 ms here (its first re-check), so one
-    // restart under 400 ms out of three tries shows the event-driven wait;
-    // the retries absorb a loaded machine. The figure is bench/run's.
+    // With the new pid, not the old one (runit's first check could still
+    // see the old record). How soon (runit's sv: at least its 420 ms
+    // re-check; ours: on the status event) is bench/run's figure, not a
+    // test's on a shared machine.
     for runsv in runsv_binaries() {
         let svc = sleeper();
         let _r = start(&runsv, &svc);
-        let mut times = Vec::new();
-        for _ in 0..3 {
-            let old = svc.status("supervise").unwrap().pid;
-            // runsv delays a restart by a second when ./run ran for less.
-            std::thread::sleep(Duration::from_millis(1100));
-            let t = Instant::now();
-            let got = sv_in(svc.scratch(), &["-w", "5", "restart", "./svc"]);
-            let took = t.elapsed();
-            let new = svc.status("supervise").unwrap().pid;
-            assert_ne!(old, new);
-            assert_transcript(&got, 0, &format!("ok: run: ./svc: (pid {new}) 0s\n"), "");
-            times.push(took);
-            if took < Duration::from_millis(400) {
-                break;
-            }
-        }
-        assert!(times.iter().any(|t| *t < Duration::from_millis(400)), "restarts took {times:?}");
+        let old = svc.status("supervise").unwrap().pid;
+        // runsv delays a restart by a second when ./run ran for less.
+        std::thread::sleep(Duration::from_millis(1100));
+        let got = sv_in(svc.scratch(), &["-w", "15", "restart", "./svc"]);
+        let new = svc.status("supervise").unwrap().pid;
+        assert_ne!(old, new);
+        assert_transcript(&got, 0, &format!("ok: run: ./svc: (pid {new}) 0s\n"), "");
     }
 }
 
@@ -1048,21 +1054,23 @@ fn shutdown_waits_until_runsv_is_gone() {
         let svc = sleeper();
         svc.script("log/run", "exec cat >/dev/null");
         let mut r = start(&runsv, &svc);
-        // Debian's runsv takes a second to exit when its services have only
-        // just started; give them that second first.
-        std::thread::sleep(Duration::from_millis(1100));
+        svc.wait_stat("supervise", "run");
         let dir = svc.scratch().to_path_buf();
+        let runsv_pid = r.pid();
         let sv = std::thread::spawn(move || {
-            let got = sv_in(&dir, &["-w", "5", "shutdown", "./svc"]);
-            (got, Instant::now())
+            // -w 30: Debian's runsv takes a second to exit when its
+            // services have only just started.
+            let got = sv_in(&dir, &["-w", "30", "shutdown", "./svc"]);
+            // The moment sv returned, runsv must have exited already (a
+            // zombie until this test reaps it, or reaped).
+            (got, util::procfs::alive(runsv_pid))
         });
-        assert!(r.wait_exit().success());
-        let gone = Instant::now();
-        let (got, done) = sv.join().unwrap();
+        let (got, runsv_alive) = sv.join().unwrap();
         assert_transcript(&got, 0, "ok: ./svc: runsv not running\n", "");
-        // runit's sv notices on its next 420 ms tick; this one at once.
-        let late = done.saturating_duration_since(gone);
-        assert!(late < Duration::from_millis(300), "sv returned {late:?} after {} exited", runsv.display());
+        assert!(!runsv_alive, "sv returned while {} was still running", runsv.display());
+        assert!(r.wait_exit().success());
+        // How soon after runsv's exit sv returns (runit's sv: on its next
+        // 420 ms tick; ours: on the event) is a speed, not a behaviour.
     }
 }
 
@@ -1195,7 +1203,7 @@ fn our_sv_and_debians_agree_on_a_service_run_by_a_real_runsv() {
 
 #[test]
 fn the_check_script_is_not_run_for_a_down_service_by_debian_but_sv_check_waits_here() {
-    // Documented difference (sv.md §3): 2.1.2 passes `check` at once for a
+    // Documented difference (`man/sv.8`): 2.1.2 passes `check` at once for a
     // service that wants up but is down; 2.3.0 (and we) wait for it.
     let mut f = Fake::new();
     f.live("svc", Rec { want: b'u', ..DOWN });
@@ -1295,8 +1303,11 @@ fn an_unreadable_current_directory_is_fatal_with_100_or_151_in_lsb_mode() {
     let cwd = d.path().join("noread");
     fs::create_dir(&cwd).unwrap();
     fs::set_permissions(&cwd, fs::Permissions::from_mode(0o311)).unwrap();
-    let lsb = lsb_link(d.path(), "myservice");
-    for (prog, args, code) in [(util::bin("sv"), &["status", "x"][..], 100), (lsb, &["status"][..], 151)] {
+    // nobody runs copies it can reach wherever the checkout lives.
+    let public = util::public::Public::bins(&["sv"]);
+    let lsb = d.path().join("myservice");
+    std::os::unix::fs::symlink(public.join("sv"), &lsb).unwrap();
+    for (prog, args, code) in [(public.join("sv"), &["status", "x"][..], 100), (lsb, &["status"][..], 151)] {
         let mut c = cmd(&debian("chpst"), &cwd, &["-u", "nobody"]);
         c.arg(&prog).args(args);
         let got = run(&mut c);
@@ -1382,20 +1393,29 @@ fn check_scripts_and_lsb_mode_agree_with_debians_sv_where_2_1_2_and_2_3_0_agree(
 
 #[test]
 fn letters_runsv_never_answers_do_not_delay_the_first_check() {
-    let mut f = Fake::new();
+    // `d` is always answered; without an answer sv still looks, later:
+    // after its patience for an answer runs out (a sleep, whatever the
+    // load), not at the timeout (that would print `timeout:`).
+    let mut w = Fake::new();
+    w.mute("later", Rec { age: -100, ..DOWN });
+    let t = Instant::now();
+    assert_transcript(&w.sv(&["-v", "down", "./later"]), 0, "ok: down: ./later: 0s, normally up\n", "");
+    let patience = t.elapsed();
     // runsv ignores `t` for a service that is not running, and never
     // answers `h`: sv must not wait for a new `status` before checking.
+    // Each takes less than the patience just measured under the same
+    // load (an sv that waited for an answer would take at least as long).
+    let mut f = Fake::new();
     f.mute("down", DOWN);
     f.mute("run", RUN);
-    let t = Instant::now();
-    assert_transcript(&f.sv(&["-v", "term", "./down"]), 0, "ok: down: ./down: 5s, normally up\n", "");
-    assert_transcript(&f.sv(&["-v", "hup", "./run"]), 0, "ok: run: ./run: (pid 4242) 5s\n", "");
-    assert!(t.elapsed() < Duration::from_millis(800), "{:?}", t.elapsed());
-    // `d` is always answered; without an answer sv still looks, later.
-    f.mute("later", Rec { age: -100, ..DOWN });
-    let t = Instant::now();
-    assert_transcript(&f.sv(&["-v", "down", "./later"]), 0, "ok: down: ./later: 0s, normally up\n", "");
-    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    for (args, out) in [
+        (["-v", "term", "./down"], "ok: down: ./down: 5s, normally up\n"),
+        (["-v", "hup", "./run"], "ok: run: ./run: (pid 4242) 5s\n"),
+    ] {
+        let t = Instant::now();
+        assert_transcript(&f.sv(&args), 0, out, "");
+        assert!(t.elapsed() < patience, "sv {args:?} took {:?}, as long as a wait ({patience:?})", t.elapsed());
+    }
 }
 
 #[test]
@@ -1405,18 +1425,18 @@ fn with_w_0_a_state_reached_within_runits_first_tick_is_still_ok() {
     let mut f = Fake::new();
     f.mute("svc", Rec { age: -100, want: b'd', ..DOWN });
     let status = f.path("svc/supervise/status");
-    let t = Instant::now();
     let mut c = cmd(&util::bin("sv"), f.root(), &["-w", "0", "up", "./svc"]);
     c.stdout(Stdio::piped());
     let mut p = Proc::spawn(&mut c);
-    std::thread::sleep(Duration::from_millis(100));
+    // The service gets there only after sv sent its `u` (read here from
+    // the FIFO the fake holds open).
+    f.wait_letters("svc", b"u");
     fs::write(f.path("svc/supervise/status.new"), Rec { age: -100, pid: 99, ..RUN }.bytes()).unwrap();
     fs::rename(f.path("svc/supervise/status.new"), &status).unwrap();
     assert_eq!(p.wait_exit().code(), Some(0));
     let mut out = String::new();
     p.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     assert_eq!(out, "ok: run: ./svc: (pid 99) 0s\n");
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 }
 
 #[test]
@@ -1493,7 +1513,7 @@ fn a_crash_looping_service_is_not_reported_up_after_a_restart_either() {
 }
 
 #[test]
-fn a_healthy_start_is_reported_once_the_process_stayed_up_briefly() {
+fn a_healthy_start_is_reported_once_the_process_waits() {
     for runsv in runsv_binaries() {
         let svc = sleeper();
         svc.file("down", "");
@@ -1504,9 +1524,9 @@ fn a_healthy_start_is_reported_once_the_process_stayed_up_briefly() {
         let took = t.elapsed();
         let pid = svc.status("supervise").unwrap().pid;
         assert_transcript(&got, 0, &format!("ok: run: ./svc: (pid {pid}) 0s, normally down\n"), "");
-        // Up for the settling time, then reported at once; runit's sv
-        // would print at its 420 ms tick at the earliest.
-        assert!(took >= Duration::from_millis(150) && took < Duration::from_secs(3), "{took:?}");
+        // Reported once sleep waits in the kernel (bench/run measures how
+        // soon); runit's sv would print at its 420 ms tick at the earliest.
+        assert!(took < Duration::from_secs(3), "{took:?}");
     }
 }
 

@@ -1,4 +1,4 @@
-//! sv's opt-in extras (issue 8): waiting for readiness reported on
+//! sv's opt-in extras (docs/EXTENSIONS.md): waiting for readiness reported on
 //! `notification-fd`, and `sv -j status` JSON, driven against our runsv.
 
 mod util;
@@ -10,7 +10,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use util::{bin, run, start_runsv, wait_for, ServiceDir};
 
 /// Our sv run in the directory holding the service, `SVDIR` unset.
@@ -58,53 +58,30 @@ fn field<'a>(obj: &'a BTreeMap<String, String>, key: &str) -> &'a str {
 
 #[test]
 fn start_waits_for_readiness_and_returns_right_after_it() {
-    let svc = ServiceDir::new("sleep 2; echo >&3; exec sleep 300");
+    // Ready once the test creates `gate`.
+    let svc = ServiceDir::new("while [ ! -e ../gate ]; do sleep 0.05; done; echo >&3; exec sleep 300");
     svc.file("notification-fd", "3\n");
     svc.file("down", "");
     let _p = start_runsv(&svc);
     svc.wait_stat("supervise", "down");
-    let t0 = Instant::now();
-    let (code, out, err) = sv(&svc, &["-w", "5", "start", "./svc"]);
-    let took = t0.elapsed();
+    let gate = svc.scratch().join("gate");
+    let sv_run = {
+        let (dir, gate) = (svc.scratch().to_path_buf(), gate.clone());
+        std::thread::spawn(move || {
+            let got =
+                run(Command::new(bin("sv")).args(["-w", "30", "start", "./svc"]).current_dir(dir).env_remove("SVWAIT"));
+            (got, gate.exists())
+        })
+    };
+    svc.wait_stat("supervise", "run");
+    // An sv content with `run` would return in this window.
+    std::thread::sleep(Duration::from_millis(300));
+    fs::write(&gate, "").unwrap();
+    let ((code, out, err), gate_was_there) = sv_run.join().unwrap();
     assert_eq!((code, err.as_str()), (0, ""), "{out}");
     assert!(out.starts_with("ok: run: ./svc: (pid "), "{out}");
-    assert!(took >= Duration::from_millis(1900), "returned after {took:?}, before the service was ready");
-    assert!(took < Duration::from_millis(3500), "returned {took:?} after the start");
+    assert!(gate_was_there, "sv returned before the service was ready");
     assert!(svc.join("supervise/ready").exists());
-}
-
-#[test]
-fn a_service_that_never_becomes_ready_times_out() {
-    let svc = ServiceDir::new("exec sleep 300");
-    svc.file("notification-fd", "3");
-    svc.file("down", "");
-    let _p = start_runsv(&svc);
-    svc.wait_stat("supervise", "down");
-    let (code, out, _) = sv(&svc, &["-w", "2", "start", "./svc"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.starts_with("timeout: run: ./svc: (pid "), "{out}");
-    // and check reports the same
-    let (code, out, _) = sv(&svc, &["-w", "1", "check", "./svc"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.starts_with("timeout: run: ./svc: "), "{out}");
-}
-
-#[test]
-fn restart_and_check_wait_for_the_new_process_to_be_ready() {
-    let svc = ServiceDir::new("sleep 1; echo >&3; exec sleep 300");
-    svc.file("notification-fd", "3");
-    let _p = start_runsv(&svc);
-    svc.wait_stat("supervise", "run");
-    let (code, out, _) = sv(&svc, &["-w", "5", "check", "./svc"]);
-    assert_eq!(code, 0, "{out}");
-    let pid = svc.status("supervise").unwrap().pid;
-    let t0 = Instant::now();
-    let (code, out, _) = sv(&svc, &["-w", "6", "restart", "./svc"]);
-    assert_eq!(code, 0, "{out}");
-    assert!(t0.elapsed() >= Duration::from_millis(900), "{:?}", t0.elapsed());
-    let new = svc.status("supervise").unwrap().pid;
-    assert_ne!(new, pid);
-    assert!(out.starts_with(&format!("ok: run: ./svc: (pid {new}) ")), "{out}");
 }
 
 #[test]
@@ -129,10 +106,11 @@ fn without_notification_fd_start_is_not_held_back() {
     svc.file("down", "");
     let _p = start_runsv(&svc);
     svc.wait_stat("supervise", "down");
-    let t0 = Instant::now();
+    // Held back, it would never be ready (nothing reports readiness) and
+    // sv would say `timeout:` and exit 1, however long it may wait.
     let (code, out, _) = sv(&svc, &["-w", "5", "start", "./svc"]);
     assert_eq!(code, 0, "{out}");
-    assert!(t0.elapsed() < Duration::from_millis(1500), "{:?}", t0.elapsed());
+    assert!(out.starts_with("ok: run: "), "{out}");
 }
 
 #[test]

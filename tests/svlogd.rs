@@ -401,12 +401,20 @@ fn a_processor_killed_by_a_signal_counts_as_success_like_runit() {
 fn a_processor_running_across_hup_is_still_finished() {
     let t = scratch();
     let gate = t.path().join("gate");
-    let cfg = format!("s30\n!while [ ! -e {g} ]; do sleep 0.05; done; cat\n", g = gate.display());
+    let started = t.path().join("started");
+    let cfg = format!(
+        "s30\n!touch {s}; while [ ! -e {g} ]; do sleep 0.05; done; cat\n",
+        s = started.display(),
+        g = gate.display()
+    );
     let d = logdir(t.path(), "log", Some(&cfg));
     let mut l = Logger::ours(&["-v"], &[&d], t.path());
     let input = numbered(2, 0);
     l.send(input.as_bytes());
     l.wait_stderr("processing: ");
+    // Running: the processor has been exec'd. (`processing:` is printed
+    // before the fork; a HUP between fork and exec is the next test.)
+    wait_for("the processor to run", || started.exists());
     l.proc.signal(libc::SIGHUP);
     l.wait_stderr("append: ");
     fs::write(&gate, "").unwrap();
@@ -417,6 +425,50 @@ fn a_processor_running_across_hup_is_still_finished() {
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].to_string_lossy().ends_with(".s"));
     assert_eq!(read(&files[0]), &input[..30]);
+}
+
+#[test]
+fn hup_right_after_a_processor_fork_neither_exits_nor_loses_lines() {
+    // A forked processor shares svlogd's lock descriptors (of every
+    // directory) until its exec; a reopen in that moment used to find a
+    // lock taken and give the directory up ("unable to lock directory"),
+    // or end svlogd. Each round sends four lines (per directory two
+    // rotations of two 23-byte lines; the second waits for the first
+    // processor, which sleeps) and a HUP at once, so the HUP is pending
+    // when the round's last processors have just been forked. Many rounds
+    // make hitting that moment all but certain; two directories cover a
+    // child holding another directory's lock.
+    const ROUNDS: usize = 25;
+    let t = scratch();
+    let cfg = Some("s46\nn0\n!sleep 0.05; exec cat\n");
+    let (a, b) = (logdir(t.path(), "a", cfg), logdir(t.path(), "b", cfg));
+    let mut l = Logger::ours(&["-v"], &[&a, &b], t.path());
+    // `new:` or `append:` per directory at startup and after every HUP.
+    let reopened = |err: &str| err.matches("/current\n").count() / 2;
+    // Started: signals are caught from here on.
+    wait_for("svlogd to start", || reopened(&l.stderr()) == 1);
+    for round in 0..ROUNDS {
+        l.send(numbered(4, 4 * round).as_bytes());
+        l.proc.signal(libc::SIGHUP);
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            let err = l.stderr();
+            if let Some(st) = l.proc.exited() {
+                panic!("svlogd exited ({st:?}) in round {round}:\n{err}");
+            }
+            assert!(!err.contains("unable to lock"), "round {round}:\n{err}");
+            if reopened(&err) == round + 2 {
+                break;
+            }
+            assert!(Instant::now() < end, "no reopen in round {round}:\n{err}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let (code, err) = l.finish();
+    assert_eq!(code, 0, "{err}");
+    let expected: Vec<String> = numbered(4 * ROUNDS, 0).lines().map(str::to_owned).collect();
+    assert_eq!(all_lines(&a), expected, "{err}");
+    assert_eq!(all_lines(&b), expected, "{err}");
 }
 
 // ----- patterns, stderr, lengths --------------------------------------------
@@ -638,8 +690,11 @@ fn unwritable_directory_and_unreadable_config_get_runits_warnings() {
     let ro = logdir(t.path(), "ro", None);
     fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
     fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let mut cmd = Command::new(bin("svlogd"));
-    cmd.arg(&ro).uid(65534).gid(65534);
+    // nobody runs a copy it can reach, from a directory it can open,
+    // wherever the checkout lives.
+    let public = util::public::Public::bins(&["svlogd"]);
+    let mut cmd = Command::new(public.join("svlogd"));
+    cmd.arg(&ro).current_dir(t.path()).uid(65534).gid(65534);
     let (code, _, err) = util::run(&mut cmd);
     assert_eq!(code, 111);
     assert_eq!(

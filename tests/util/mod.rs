@@ -7,6 +7,8 @@
 #![allow(dead_code)]
 
 pub mod procfs;
+pub mod public;
+pub mod scan;
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -204,20 +206,57 @@ impl ServiceDir {
 /// A process started by a test; dropping it stops it and everything in its
 /// process group (each guarded process is started as a group leader, so the
 /// services it starts without `setsid` are stopped with it).
+///
+/// The group is killed while its leader is still unreaped (a zombie at
+/// worst): until then the kernel cannot hand the number out again. Killed
+/// after the reap, with pids wrapping at 32768 on a busy machine, `-pgid`
+/// could name another test's new process group.
 pub struct Proc {
     pub child: Child,
-    stopped: bool,
+}
+
+/// What `waitid(WNOWAIT)` says about a child, without reaping it.
+enum Peek {
+    Running,
+    /// Exited (or killed), wait status as `waitpid` would give it.
+    Exited(i32),
+    /// Already reaped (through `child`), or not our child.
+    Gone,
+}
+
+fn peek(pid: i32) -> Peek {
+    // SAFETY: waitid writes one siginfo_t to the pointer we pass; zeroed
+    // is a valid siginfo_t.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; WNOWAIT leaves the child waitable.
+    let r = unsafe {
+        libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
+    };
+    if r != 0 {
+        return Peek::Gone;
+    }
+    // SAFETY: waitid filled in a SIGCHLD siginfo_t (or left it zeroed).
+    let (who, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+    if who == 0 {
+        return Peek::Running;
+    }
+    Peek::Exited(match code {
+        libc::CLD_EXITED => (status & 0xff) << 8,
+        libc::CLD_DUMPED => status | 0x80,
+        _ => status,
+    })
 }
 
 impl Proc {
     /// Starts `cmd` in a new process group (stdio as the caller set it).
     pub fn spawn(cmd: &mut Command) -> Proc {
         cmd.process_group(0);
+        default_signals(cmd);
         if cmd.get_program().is_empty() {
             panic!("empty program");
         }
         let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
-        Proc { child, stopped: false }
+        Proc { child }
     }
 
     pub fn pid(&self) -> i32 {
@@ -230,12 +269,24 @@ impl Proc {
         unsafe { libc::kill(self.pid(), sig) };
     }
 
+    /// The exit status once the process has exited, without reaping it
+    /// (see [`Proc`]); None while it runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        use std::os::unix::process::ExitStatusExt;
+        match peek(self.pid()) {
+            Peek::Exited(st) => Some(std::process::ExitStatus::from_raw(st)),
+            // Reaped by a caller through `child`: std kept the status.
+            Peek::Gone => self.child.try_wait().unwrap(),
+            Peek::Running => None,
+        }
+    }
+
     /// Waits for the process to exit within `DEADLINE`; returns its status.
+    /// The process is left unreaped (see [`Proc`]).
     pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let end = Instant::now() + DEADLINE;
         loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                self.stopped = true;
+            if let Some(st) = self.exited() {
                 return st;
             }
             if Instant::now() > end {
@@ -247,21 +298,62 @@ impl Proc {
 
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
+        matches!(peek(self.pid()), Peek::Running)
     }
 }
 
 impl Drop for Proc {
     fn drop(&mut self) {
         let pgid = self.pid();
-        if !self.stopped {
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe { libc::kill(pgid, libc::SIGKILL) };
-            let _ = self.child.wait();
+        match peek(pgid) {
+            Peek::Running | Peek::Exited(_) => {
+                // SAFETY: kill has no memory-safety preconditions. The
+                // leader is unreaped, so `-pgid` is still our group.
+                unsafe {
+                    libc::kill(pgid, libc::SIGKILL);
+                    libc::kill(-pgid, libc::SIGKILL);
+                }
+            }
+            Peek::Gone => {
+                // A caller reaped the leader. While members of its group
+                // live, the number stays reserved and no process can have
+                // it; a process that has it means our group is empty and
+                // the number was handed out again.
+                if !Path::new(&format!("/proc/{pgid}")).exists() {
+                    // SAFETY: as above.
+                    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                }
+            }
         }
-        // The whole group: services and log processes the program started.
-        // SAFETY: as above.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// Makes `cmd` start with every signal at its default disposition.
+///
+/// A signal ignored by whoever started the test run (a shell's background
+/// job `scripts/test &` has SIGINT and SIGQUIT ignored) stays ignored
+/// across exec, all the way down to the services, and a shell cannot
+/// trap a signal it found ignored: the tests would then depend on how
+/// they were started. (The standard library already resets SIGPIPE and
+/// the signal mask in the child.)
+pub fn default_signals(cmd: &mut Command) {
+    let last = libc::SIGRTMAX();
+    // SAFETY: the closure runs between fork and exec and only calls
+    // sigaction, which is async-signal-safe and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            for sig in 1..=last {
+                if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                    continue;
+                }
+                let mut act: libc::sigaction = std::mem::zeroed();
+                act.sa_sigaction = libc::SIG_DFL;
+                // Fails for the few signals glibc reserves; nothing to do.
+                libc::sigaction(sig, &act, std::ptr::null_mut());
+            }
+            Ok(())
+        });
     }
 }
 

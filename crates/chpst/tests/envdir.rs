@@ -1,4 +1,4 @@
-//! Property test (issue 10) for reading an env directory: files of any
+//! Property test for reading an env directory: files of any
 //! content and name become exactly the documented edits. One test only,
 //! because reading an env directory changes the process's working
 //! directory for a moment.

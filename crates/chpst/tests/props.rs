@@ -1,4 +1,4 @@
-//! Property tests (issue 10) for chpst's grammars: the numeric
+//! Property tests for chpst's grammars: the numeric
 //! `:uid:gid[:gid…]` SPEC, `-u`/`-U` SPECs of any bytes, and env-directory
 //! file values. No panic; errors are runit's `invalid uid/gids:` and
 //! `unknown user/group:` texts.

@@ -22,7 +22,7 @@ pub const CAUGHT_SIGNALS: [libc::c_int; 2] = [libc::SIGCHLD, libc::SIGTERM];
 /// What every child of runsv gets last: the signals runsv catches back at
 /// their defaults (they stay blocked from `fork` until then), SIGPIPE as
 /// runsv found it, and runsv's inherited mask without the caught signals.
-fn child_signals(spec: &mut Child) {
+pub(crate) fn child_signals(spec: &mut Child) {
     spec.default_signals(&CAUGHT_SIGNALS).restore_sigpipe().mask(Mask::InheritedUnblocking(CAUGHT_SIGNALS.to_vec()));
 }
 
@@ -43,6 +43,8 @@ pub struct SystemIo {
     pub log_pipe: Option<(OwnedFd, OwnedFd)>,
     pub main: SlotFiles,
     pub log: Option<SlotFiles>,
+    /// Dependencies (opt-in `depends`, `oneshot`).
+    pub deps: crate::deps::DepsIo,
     pub env: Env,
 }
 
@@ -351,6 +353,27 @@ impl Io for SystemIo {
 
     fn close_log_pipe(&mut self) {
         self.log_pipe = None;
+    }
+
+    fn dependents_running(&mut self) -> bool {
+        self.deps.dependents_running()
+    }
+
+    fn show_waiting(&mut self, slot: Kind, on: bool) {
+        self.deps.show_waiting(slot, on);
+    }
+
+    fn oneshot_record(&mut self, slot: Kind, ok: Option<bool>) {
+        use supervise::depends::{write_oneshot, OneshotRecord, Outcome};
+        let Some(files) = self.files(slot) else { return };
+        let sup = files.sup.clone();
+        let r = ok.map(|ok| OneshotRecord {
+            outcome: if ok { Outcome::Done } else { Outcome::Failed },
+            stamp: Tai64n::now(),
+        });
+        if let Err((text, e)) = write_oneshot(&sup, r.as_ref()) {
+            self.report(&text, e);
+        }
     }
 
     fn contain(&mut self, slot: Kind) -> Containment {

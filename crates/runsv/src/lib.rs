@@ -58,13 +58,16 @@
 //!   without being stopped) before MAX is restarted after INITIAL, then
 //!   twice as long each time up to MAX; a run that lasts MAX, a stop, or an
 //!   explicit `u`/`o` resets it; never less than runit's 1-second rule;
-//! - `control/C` scripts get the service's pid as `argv[1]` when it has one.
+//! - `control/C` scripts get the service's pid as `argv[1]` when it has one;
+//! - `depends` and `oneshot` (`supervise::depends`, module `deps`): start
+//!   after the dependencies are ready, stop before them, run once;
 //! - `cgroup/`: `./run` and `./finish` in a cgroup v2 of their own, with
 //!   limits from the files there; whatever is left when the process ends
 //!   is killed, and the service is down only once the cgroup is empty
 //!   (`supervise::cgroupdir`, `unix::cgroup`).
 
 mod contain;
+mod deps;
 mod home;
 pub mod io;
 pub mod machine;
@@ -162,6 +165,9 @@ impl Runsv {
     /// The loop: returns when the service was told to exit and everything
     /// is down.
     fn run(&mut self) {
+        for ev in self.io.deps.initial() {
+            self.step(ev);
+        }
         loop {
             if self.step(Event::Tick) == Flow::Exit {
                 return;
@@ -172,8 +178,9 @@ impl Runsv {
                 fds.push(unix::poll::readable(r.as_raw_fd()));
             }
             fds.extend(self.io.ready_fds().map(unix::poll::readable));
+            fds.extend(self.io.deps.fd().map(unix::poll::readable));
             self.io.contain_fds(&mut fds);
-            let mut deadline = self.machine.deadline();
+            let mut deadline = [self.machine.deadline(), self.io.deps.deadline()].into_iter().flatten().min();
             if self.io.needs_recheck() {
                 // Old kernels: no pidfd tells when an orphan ends.
                 let soon = std::time::Instant::now() + ORPHAN_RECHECK;
@@ -192,6 +199,11 @@ impl Runsv {
             for kind in [Kind::Main, Kind::Log] {
                 if self.io.read_ready_pipe(kind) {
                     self.step(Event::ReadyLine(kind));
+                }
+            }
+            if self.io.deps.due(std::time::Instant::now()) {
+                for ev in self.io.deps.refresh() {
+                    self.step(ev);
                 }
             }
             if let Some(c) = read_control(&self.main_control.0) {
@@ -222,6 +234,8 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
     let signals = unix::selfpipe::SelfPipe::new(&io::CAUGHT_SIGNALS)
         .map_err(|e| fatal(&[b"unable to create selfpipe"], Some(&e)))?;
     let start_dir = File::open(".").ok();
+    // Dependency names are entries of the directory runsv starts in.
+    let scan_dir = std::env::current_dir().ok();
     std::env::set_current_dir(Path::new(std::ffi::OsStr::from_bytes(dir)))
         .map_err(|e| fatal(&[b"unable to change to directory"], Some(&e)))?;
 
@@ -271,13 +285,10 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
     let mut machine = Machine::new(main_want, has_log.then_some(log_want), Now::read());
     let main_control = open_control("supervise/control", &label)?;
     let log_control = if has_log { Some(open_control("log/supervise/control", &label)?) } else { None };
-    let mut io = SystemIo {
-        label: label.clone(),
-        log_pipe,
-        main: opened(SuperviseDir::main()),
-        log: has_log.then(|| opened(SuperviseDir::log())),
-        env: contain::Env::new(dir),
-    };
+    let main = opened(SuperviseDir::main());
+    let log = has_log.then(|| opened(SuperviseDir::log()));
+    let deps = deps::DepsIo::new(label.clone(), scan_dir, dir, main.sup.clone(), log.as_ref().map(|l| l.sup.clone()));
+    let mut io = SystemIo { label: label.clone(), log_pipe, main, log, deps, env: contain::Env::new(dir) };
     // Read before the first status write replaces the old runsv's.
     let (orphan_main, orphan_log) = io.find_orphans();
     machine.publish_all(&mut io);

@@ -28,6 +28,20 @@
 //!   when the service is wanted down or told to exit;
 //! - `restart-backoff`, `timeout-kill`, `timeout-finish`, `flag-killpg` and
 //!   `flag-timeout-killpg` refine the delays and signals (docs/EXTENSIONS.md).
+//!
+//! Dependencies (opt-in, `depends` and `oneshot`, docs/EXTENSIONS.md):
+//! - the loop reads the dependencies' files and reports a [`DepView`] with
+//!   [`Event::Deps`]; a slot that is down is held while any dependency
+//!   holds it ([`Hold::Dependencies`], `supervise/waiting` shown), a
+//!   running one only while a hard dependency is not ready, and is then
+//!   stopped, to start again by itself when they are;
+//! - a stop of the service's `./run` (`d`, `x`, SIGTERM, or a lost hard
+//!   dependency) first lets its running hard dependents stop: the want is
+//!   published at once, the stop signal waits for [`Event::Dependents`]
+//!   saying they are down, at most `timeout-kill` (else 7 s);
+//! - a `oneshot` service's `./run` is not restarted: exit 0 is "done"
+//!   (recorded in `supervise/oneshot`, want down), any other end "failed"
+//!   (want down too, unless `restart-backoff` retries it).
 
 use std::time::{Duration, Instant};
 use supervise::extras;
@@ -39,6 +53,18 @@ use unix::tai64n::Tai64n;
 pub const RESTART_DELAY: Duration = Duration::from_secs(1);
 /// How long runsv waits before retrying a failed `fork`.
 pub const FORK_RETRY: Duration = Duration::from_secs(5);
+/// The longest a stop waits for hard dependents without `timeout-kill`
+/// (sv's default wait).
+pub const DEPENDENTS_WAIT: Duration = Duration::from_secs(7);
+
+/// What the loop last read about a slot's dependencies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DepView {
+    /// Some dependency holds back a start (or a cycle does).
+    pub blocked: bool,
+    /// Some hard dependency is not ready: a running service must stop.
+    pub hard_unready: bool,
+}
 /// How long an orphaned `./run` (see [`Orphan`]) gets between the
 /// down-signal and KILL when the service has no `timeout-kill`.
 pub const ORPHAN_KILL_AFTER: Duration = Duration::from_secs(7);
@@ -151,6 +177,14 @@ pub struct Slot {
     /// back-off short).
     floor: Option<Instant>,
     pub holds: Holds,
+    /// The dependencies as last reported; `None` without `depends`.
+    deps: Option<DepView>,
+    /// A stop of `./run` waits for the hard dependents to go down, at
+    /// most until then.
+    stop_wait: Option<Instant>,
+    /// How the last `./run` ended, when it was not stopped by runsv:
+    /// whether it exited 0 (a `oneshot`'s outcome).
+    run_ok: Option<bool>,
     /// The current process runs in a cgroup of its own (`cgroup/`).
     contained: bool,
     /// The contained process was reaped, but its cgroup is not empty yet:
@@ -182,6 +216,9 @@ impl Slot {
             backoff_next: None,
             floor: None,
             holds: Holds::default(),
+            deps: None,
+            stop_wait: None,
+            run_ok: None,
             contained: false,
             draining: None,
         }
@@ -200,7 +237,16 @@ impl Slot {
     /// The deadline the loop must wake up for, if any.
     fn deadline(&self) -> Option<Instant> {
         let start = if self.wants_start() { self.not_before } else { None };
-        [start, self.kill_at, self.linger.map(|(_, t)| t)].into_iter().flatten().min()
+        [start, self.kill_at, self.linger.map(|(_, t)| t), self.stop_wait].into_iter().flatten().min()
+    }
+
+    fn running(&self) -> bool {
+        self.state == State::Run && self.pid > 0
+    }
+
+    /// A stop of `./run` is waiting for the hard dependents.
+    pub fn stop_waiting(&self) -> bool {
+        self.stop_wait.is_some()
     }
 }
 
@@ -231,6 +277,12 @@ pub enum Event {
     Terminate,
     /// A hold was set (`true`) or released.
     Hold(Kind, Hold, bool),
+    /// The slot's dependencies as read now (only for a slot with
+    /// `depends`).
+    Deps(Kind, DepView),
+    /// Whether a hard dependent of the service still runs (reported while
+    /// a stop waits for them, see [`Io::dependents_running`]).
+    Dependents(bool),
     /// The orphan of the slot (a process an earlier runsv started) ended.
     OrphanExited(Kind),
     /// Nothing is left of the orphan, its cgroup included.
@@ -290,6 +342,14 @@ pub trait Io {
     fn unready(&mut self, slot: Kind, remove: bool);
     /// Closes runsv's ends of the log pipe, so the log service reads EOF.
     fn close_log_pipe(&mut self);
+    /// Whether a hard dependent of the service runs; if so the loop keeps
+    /// watching them and reports [`Event::Dependents`].
+    fn dependents_running(&mut self) -> bool;
+    /// Shows (or removes) `supervise/waiting` with what the slot waits for.
+    fn show_waiting(&mut self, slot: Kind, on: bool);
+    /// Records a `oneshot`'s outcome in `supervise/oneshot` (exit 0 or
+    /// not), or removes the record (`None`, when `./run` starts).
+    fn oneshot_record(&mut self, slot: Kind, ok: Option<bool>);
     /// Sets up the slot's cgroup before `./run` starts (`cgroup/`).
     fn contain(&mut self, slot: Kind) -> Containment;
     /// After the contained process was reaped: ends whatever is left in
@@ -497,6 +557,17 @@ impl Machine {
                 }
             }
             Event::Terminate => control(&mut self.main, b'x', now, io),
+            Event::Deps(kind, view) => {
+                if let Some(s) = self.slot_mut(kind) {
+                    s.deps = Some(view);
+                    apply_deps(s, now, io);
+                }
+            }
+            Event::Dependents(running) => {
+                if !running && self.main.stop_wait.take().is_some() {
+                    stop(&mut self.main, now, io);
+                }
+            }
             Event::Exited(kind, st) => {
                 if let Some(s) = self.slot_mut(kind) {
                     if s.contained && s.draining.is_none() && !io.cgroup_drain(kind) {
@@ -635,6 +706,52 @@ fn start_if_due(s: &mut Slot, now: Now, io: &mut impl Io) {
     }
 }
 
+/// Sets or clears the dependency hold from the last [`DepView`]: a slot
+/// without a process waits for every dependency, a running one only for
+/// its hard dependencies, and is stopped (in order) when one is lost.
+fn apply_deps(s: &mut Slot, now: Now, io: &mut impl Io) {
+    let Some(v) = s.deps else { return };
+    let running = s.running();
+    let hold = if running { v.hard_unready } else { v.blocked };
+    let was = s.holds.contains(Hold::Dependencies);
+    if hold == was {
+        return;
+    }
+    s.holds.set(Hold::Dependencies, hold);
+    // Shown before the stop, so its own dependents see it going.
+    io.show_waiting(s.kind, hold);
+    if hold && running {
+        begin_stop(s, now, io);
+    } else if !hold && s.want == Want::Up && s.stop_wait.take().is_some() {
+        // Back before the stop was sent: it keeps running.
+        publish(s, io);
+    } else if !hold && !running && s.stop_sent && s.backoff_next.is_none() {
+        // Stopped for its dependencies, not a fast exit of its own:
+        // runit's one-second pause does not apply to the restart.
+        s.not_before = None;
+        s.floor = None;
+    }
+}
+
+/// A stop of the service's `./run`, after its running hard dependents
+/// (if any) have stopped: the want is already published, so they see it
+/// and stop themselves; the signal waits for [`Event::Dependents`] or the
+/// bound.
+fn begin_stop(s: &mut Slot, now: Now, io: &mut impl Io) {
+    if s.stop_wait.is_some() {
+        return;
+    }
+    if s.kind == Kind::Main && s.running() && io.dependents_running() {
+        let bound = io
+            .config(s.kind, extras::TIMEOUT_KILL, extras::parse_millis)
+            .filter(|&ms| ms > 0)
+            .map_or(DEPENDENTS_WAIT, Duration::from_millis);
+        s.stop_wait = Some(now.mono + bound);
+        return;
+    }
+    stop(s, now, io);
+}
+
 /// Starts `./finish CODE STATUS` in state finish, else `./run`.
 fn start(s: &mut Slot, now: Now, io: &mut impl Io) {
     let finishing = s.state == State::Finish;
@@ -643,6 +760,9 @@ fn start(s: &mut Slot, now: Now, io: &mut impl Io) {
         Spawn::Finish { code, status: s.wstat.low_byte() }
     } else {
         custom(s, b'u', io);
+        if io.flag(s.kind, supervise::depends::ONESHOT) {
+            io.oneshot_record(s.kind, None);
+        }
         // The readiness of the previous `./run` ends here.
         io.unready(s.kind, s.ready);
         s.ready = false;
@@ -689,7 +809,7 @@ fn start(s: &mut Slot, now: Now, io: &mut impl Io) {
     publish(s, io);
 }
 
-/// One control letter (docs/PROTOCOL.md, "The control FIFO").
+/// One control letter (docs/PROTOCOL.md, section 5).
 fn control(s: &mut Slot, c: u8, now: Now, io: &mut impl Io) {
     let running = s.state == State::Run;
     match c {
@@ -698,11 +818,15 @@ fn control(s: &mut Slot, c: u8, now: Now, io: &mut impl Io) {
             s.once_pending = false;
             publish(s, io);
             if running {
-                stop(s, now, io);
+                begin_stop(s, now, io);
             }
         }
         b'u' => {
             s.want = Want::Up;
+            if !s.holds.contains(Hold::Dependencies) {
+                // Wanted up again before the stop was sent: it keeps running.
+                s.stop_wait = None;
+            }
             s.holds.set(Hold::Containment, false);
             cut_backoff(s, now);
             publish(s, io);
@@ -730,11 +854,12 @@ fn control(s: &mut Slot, c: u8, now: Now, io: &mut impl Io) {
             s.once_pending = false;
             publish(s, io);
             if running {
-                stop(s, now, io);
+                begin_stop(s, now, io);
             }
         }
         b't' => {
             if running {
+                s.stop_wait = None;
                 stop(s, now, io);
             }
         }
@@ -812,6 +937,11 @@ fn stop(s: &mut Slot, now: Now, io: &mut impl Io) {
 /// Deadlines that passed: `timeout-kill`, `timeout-finish`, and the group
 /// of a stopped `./run` that outlived it.
 fn timers(s: &mut Slot, now: Now, io: &mut impl Io) {
+    if s.stop_wait.is_some_and(|t| now.mono >= t) {
+        // The dependents took too long: stop anyway.
+        s.stop_wait = None;
+        stop(s, now, io);
+    }
     if s.kill_at.is_some_and(|t| now.mono >= t) {
         s.kill_at = None;
         if s.pid > 0 && s.draining.is_none() {
@@ -862,6 +992,8 @@ fn schedule_restart(s: &mut Slot, now: Now, io: &mut impl Io) {
 /// The slot's process was reaped.
 fn reaped(s: &mut Slot, st: WaitStatus, now: Now, io: &mut impl Io) {
     if s.state != State::Finish {
+        s.run_ok = (!s.stop_sent).then_some(st.exit_code() == Some(0));
+        s.stop_wait = None;
         // `./run` is gone, and so is its readiness; a pending timeout-kill
         // still reaches what is left of its group.
         io.unready(s.kind, s.ready);
@@ -884,6 +1016,7 @@ fn reaped(s: &mut Slot, st: WaitStatus, now: Now, io: &mut impl Io) {
     }
     s.state = State::Down;
     s.stamp = now.tai;
+    oneshot_ended(s, io);
     if s.contained {
         s.contained = false;
         io.cgroup_release(s.kind);
@@ -892,6 +1025,24 @@ fn reaped(s: &mut Slot, st: WaitStatus, now: Now, io: &mut impl Io) {
     // runit sleeps a full second here, blocking everything; only this
     // slot's next start is held back.
     schedule_restart(s, now, io);
+    // Now down: a start waits for soft dependencies too.
+    apply_deps(s, now, io);
+}
+
+/// A `oneshot` whose `./run` ended by itself (and whose `./finish`, if
+/// any, is done) is not restarted: its outcome is recorded, and it is no
+/// longer wanted up, so `sv up` runs it again. A failure with
+/// `restart-backoff` stays wanted up, to be retried.
+fn oneshot_ended(s: &mut Slot, io: &mut impl Io) {
+    let Some(ok) = s.run_ok.take() else { return };
+    if !io.flag(s.kind, supervise::depends::ONESHOT) {
+        return;
+    }
+    io.oneshot_record(s.kind, Some(ok));
+    let retry = !ok && io.config(s.kind, extras::RESTART_BACKOFF, extras::parse_backoff).is_some();
+    if s.want == Want::Up && !retry {
+        s.want = Want::Down;
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! runit's on-disk supervision protocol, in one place.
 //!
 //! Everything another program can observe about a supervised service lives
-//! here (see `shared/spec/formats.md`):
+//! here (described in `docs/PROTOCOL.md`):
 //!
 //! - [`layout`]: the service directory and its `supervise/` (or
 //!   `log/supervise/`) files, by the names runit's messages use.
@@ -20,6 +20,9 @@
 
 pub mod cgroupdir;
 pub mod control;
+pub mod depends;
+pub mod depstate;
+pub mod depwatch;
 pub mod extras;
 pub mod layout;
 pub mod start;

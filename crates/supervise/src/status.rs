@@ -1,7 +1,7 @@
 //! `supervise/status` (20 bytes), `supervise/stat` (one line) and
 //! `supervise/pid` (decimal + newline, or empty).
 //!
-//! Layout of the record (formats.md §3):
+//! Layout of the record (docs/PROTOCOL.md, section 3):
 //!
 //! ```text
 //! 0..8   TAI64 seconds, big-endian     8..12  nanoseconds, big-endian
@@ -207,7 +207,7 @@ pub fn read_record(path: &Path, buf: &mut [u8; STATUS_LEN]) -> Result<Status, Re
     }
 }
 
-/// Writes one status update in runit's order (formats.md §2.1): `pid` when
+/// Writes one status update in runit's order (docs/PROTOCOL.md): `pid` when
 /// `pid_changed`, then `stat`, then `status`, each as `NAME.new` (mode 0644
 /// minus umask, never following a planted symlink) renamed over `NAME`.
 ///
@@ -277,7 +277,7 @@ mod tests {
         assert!(matches!(read_record(&d.path().join("none"), &mut buf), Err(ReadError::Open(_))));
     }
 
-    /// formats.md §3: the running record observed from Debian's runsv.
+    /// The running record as observed from Debian's runsv.
     const GOLDEN_RUN: [u8; 20] = [
         0x40, 0x00, 0x00, 0x00, 0x6b, 0x01, 0xe5, 0x54, 0x01, 0xa0, 0x9a, 0x64, 0x7d, 0x43, 0x00, 0x00, 0x00, 0x75,
         0x00, 0x01,

@@ -1,4 +1,4 @@
-//! Property tests (issue 10) for the on-disk protocol: the 20-byte status
+//! Property tests for the on-disk protocol: the 20-byte status
 //! record, the `stat` line and the `pid` text. Any input, no panic; the
 //! only error is the documented `BadFormat(len)`; encode and decode are
 //! inverse.

@@ -1,7 +1,7 @@
 //! `./check`: the readiness probe sv (never runsv) runs while it waits for
 //! a service to be up.
 //!
-//! runit's rules (sv.md §3): the script runs with the service directory as
+//! runit's rules (`man/sv.8`, COMMANDS): the script runs with the service directory as
 //! its working directory, sv's environment, argv `["./check"]`, and
 //! standard output **closed**. Exit code 0 passes. A missing script passes;
 //! one that exists but cannot be executed also passes, after the child has

@@ -21,6 +21,7 @@ use supervise::layout::{self, SuperviseDir};
 use supervise::status::{self as record, ReadError, Status, STATUS_LEN};
 use unix::errtext;
 use unix::inotify::{Inotify, Mask, Watch};
+use unix::procstat::Activity;
 use unix::tai64n::Tai64n;
 
 /// How often pending services are re-evaluated when one of them has a
@@ -41,10 +42,15 @@ pub const FIRST_TIMEOUT: Duration = Duration::from_millis(420);
 pub const ACK_PATIENCE: Duration = Duration::from_millis(1200);
 
 /// How long a process must have been in state run before a wait reports
-/// it up (see [`Client::check`]): far longer than a crashing `./run` lives
-/// before runsv records its exit, and short enough that a healthy service
-/// is still reported well before runit's first 420 ms re-check.
+/// it up without more evidence (see [`Client::up_settled`]): far longer
+/// than a crashing `./run` lives before runsv records its exit, and still
+/// well before runit's first 420 ms re-check. A process seen waiting in
+/// the kernel is reported up at once.
 pub const UP_SETTLE: Duration = Duration::from_millis(150);
+
+/// How often a starting process is looked at again until it waits or
+/// [`UP_SETTLE`] has passed.
+pub const SETTLE_POLL: Duration = Duration::from_millis(3);
 
 /// A record in state run as the wait phase first read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -483,6 +489,12 @@ impl Client {
             term: rec.term != 0,
             normally_up,
             ready,
+            waiting: supervise::depends::read_waiting(&dir).ok().flatten(),
+            oneshot: if stat_errno(supervise::depends::ONESHOT).is_none() {
+                supervise::depends::read_oneshot(&dir).ok().flatten().map(|r| r.outcome)
+            } else {
+                None
+            },
             cgroup: contained(rec.pid, rec.state),
         })
     }
@@ -597,17 +609,26 @@ impl Client {
     }
 
     /// Whether the process of `rec` (in state run) passes `./check` (when
-    /// `script`) and has stayed up for [`UP_SETTLE`]: runsv's record says
-    /// it has been running that long, or sv read this very record (same
-    /// pid, same stamp) that long ago, and again now. `seen` remembers the
-    /// record and when it was first read; `./check` runs again only for a
-    /// new record, so that a script is run once per round, as in runit.
+    /// `script`) and is really up: `/proc` shows it waiting in the kernel
+    /// (a daemon waiting for work; a crashing `./run` never gets there, it
+    /// runs and ends), or it has stayed up for [`UP_SETTLE`]: runsv's record
+    /// says it has been running that long, or sv read this very record
+    /// (same pid, same stamp) that long ago, and again now. `seen`
+    /// remembers the record and when it was first read; `./check` runs
+    /// again only for a new record, so that a script is run once per
+    /// round, as in runit.
     fn up_settled(&self, rec: &Status, seen: &mut Option<Seen>, script: bool) -> bool {
         let known = seen.filter(|s| s.pid == rec.pid && s.stamp == rec.stamp);
         if script && known.is_none() && !checkscript::passes(&self.name) {
             return false;
         }
         if up_for(rec.stamp, Tai64n::now()) >= UP_SETTLE {
+            return true;
+        }
+        // An ended process is left to the time rule too: runsv's next
+        // record says it ended long before that (and a pid from another
+        // pid namespace looks the same from here).
+        if unix::procstat::activity(rec.pid as libc::pid_t, rec.stamp.unix_secs()) == Activity::Waiting {
             return true;
         }
         match known {
@@ -775,7 +796,9 @@ impl Client {
                     self.time_out(kill);
                     p.done = true;
                 } else {
-                    p.settle_at = p.seen.map(|s| s.at + UP_SETTLE).filter(|t| *t > Instant::now());
+                    // Look again soon: it may be waiting by then.
+                    let now = Instant::now();
+                    p.settle_at = p.seen.map(|s| (s.at + UP_SETTLE).min(now + SETTLE_POLL)).filter(|t| *t > now);
                 }
             }
             pending.retain(|p| !p.done);

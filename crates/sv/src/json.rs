@@ -15,6 +15,12 @@
 //! `./run` has reported it; `ready_seconds` is how long ago and
 //! `ready_since` when, as a TAI64N label (like `svlogd -t` and s6-svstat's
 //! `readysince`); both `null` when not ready.
+//!
+//! Services with dependencies or a `oneshot` file (docs/EXTENSIONS.md) add
+//! fields, absent otherwise: `"waiting_for":["db"]` while runsv holds
+//! `./run` back for them, `"cycle":["web","db","web"]` for a dependency
+//! cycle, and `"oneshot":"done"` or `"failed"` once its `./run` ended
+//! (then `state` says `done` or `failed` instead of `down`).
 
 /// Appends `s` as a JSON string literal.
 pub fn string(out: &mut Vec<u8>, s: &[u8]) {
@@ -119,6 +125,10 @@ pub struct Report {
     /// `None`: no `notification-fd`; `Some(None)`: not ready;
     /// `Some(Some((s, t)))`: ready for `s` seconds, since `t`.
     pub ready: Option<Option<(u64, unix::tai64n::Tai64n)>>,
+    /// `supervise/waiting`, when present.
+    pub waiting: Option<supervise::depends::Waiting>,
+    /// `supervise/oneshot` of a `oneshot` service, when present.
+    pub oneshot: Option<supervise::depends::Outcome>,
     /// When the running process is contained (`cgroup/`): its cgroup's
     /// path, `memory.current` and `pids.current` (`None` where the
     /// controller is not enabled). The three fields are left out otherwise.
@@ -128,12 +138,15 @@ pub struct Report {
 impl Report {
     /// Appends the fields (after `name`, before `log`).
     pub fn fields(&self, o: &mut Object) {
+        use supervise::depends::Outcome;
         o.str(
             "state",
-            match self.state {
-                0 => b"down",
-                1 => b"run",
-                2 => b"finish",
+            match (self.state, self.oneshot) {
+                (0, Some(Outcome::Done)) => b"done",
+                (0, Some(Outcome::Failed)) => b"failed",
+                (0, _) => b"down",
+                (1, _) => b"run",
+                (2, _) => b"finish",
                 _ => b"unknown",
             },
         );
@@ -173,6 +186,28 @@ impl Report {
                 o.num("ready_seconds", s);
                 o.str("ready_since", &t.to_hex());
             }
+        }
+        if let Some(w) = &self.waiting {
+            let list = |o: &mut Object, k: &str, names: &mut dyn Iterator<Item = &[u8]>| {
+                let out = o.raw(k);
+                out.push(b'[');
+                for (i, n) in names.enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    string(out, n);
+                }
+                out.push(b']');
+            };
+            if w.cycle.is_empty() {
+                list(o, "waiting_for", &mut w.names());
+            } else {
+                let first = w.cycle.first().map(Vec::as_slice);
+                list(o, "cycle", &mut w.cycle.iter().map(Vec::as_slice).chain(first));
+            }
+        }
+        if let Some(r) = self.oneshot {
+            o.str("oneshot", if r == Outcome::Done { b"done" } else { b"failed" });
         }
         if let Some((path, mem, pids)) = &self.cgroup {
             o.str("cgroup", path);
@@ -231,6 +266,8 @@ mod tests {
             term: true,
             normally_up: Some(true),
             ready: Some(Some((5, unix::tai64n::Tai64n { secs: (1 << 62) + 10, nanos: 500 }))),
+            waiting: None,
+            oneshot: None,
             cgroup: None,
         };
         let mut out = Vec::new();
@@ -243,6 +280,29 @@ mod tests {
              \"normally\":\"up\",\"ready\":true,\"ready_seconds\":5,\
              \"ready_since\":\"@400000000000000a000001f4\"}"
         );
+    }
+
+    #[test]
+    fn dependency_fields_only_when_present() {
+        use supervise::depends::{Outcome, Waiting, Why};
+        let show = |r: &Report| {
+            let mut out = Vec::new();
+            let mut o = Object::new(&mut out);
+            r.fields(&mut o);
+            o.end();
+            String::from_utf8(out).unwrap()
+        };
+        let mut r = Report { want: b'u', ..Report::default() };
+        assert!(!show(&r).contains("waiting_for") && !show(&r).contains("oneshot"));
+        r.waiting =
+            Some(Waiting { deps: vec![(Why::NotReady, b"db".to_vec()), (Why::Missing, b"q".to_vec())], cycle: vec![] });
+        assert!(show(&r).ends_with(",\"waiting_for\":[\"db\",\"q\"]}"), "{}", show(&r));
+        r.waiting = Some(Waiting { deps: vec![], cycle: vec![b"web".to_vec(), b"db".to_vec()] });
+        assert!(show(&r).ends_with(",\"cycle\":[\"web\",\"db\",\"web\"]}"), "{}", show(&r));
+        r.waiting = None;
+        r.oneshot = Some(Outcome::Done);
+        assert!(show(&r).starts_with("{\"state\":\"done\","), "{}", show(&r));
+        assert!(show(&r).ends_with(",\"oneshot\":\"done\"}"), "{}", show(&r));
     }
 
     #[test]

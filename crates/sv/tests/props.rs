@@ -1,4 +1,4 @@
-//! Property tests (issue 10) for sv's command words and option parsing:
+//! Property tests for sv's command words and option parsing:
 //! any word, any argument vector, no panic; a word is a usage error or a
 //! plan whose letters are runsv's; options stop at the first operand.
 

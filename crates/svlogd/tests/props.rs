@@ -1,4 +1,4 @@
-//! Property tests (issue 10) for svlogd's `config` parser and its line
+//! Property tests for svlogd's `config` parser and its line
 //! patterns: any bytes, no panic; the only warnings are runit's two UDP
 //! ones; numbers and pattern lines come out as written.
 

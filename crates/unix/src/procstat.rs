@@ -63,6 +63,62 @@ pub fn boot_id() -> io::Result<String> {
     Ok(id.to_string())
 }
 
+/// What `/proc` shows of a process that a status record names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activity {
+    /// Waiting in the kernel (`S`) or stopped (`T`, `t`): it got as far as
+    /// waiting for something, as a started daemon does.
+    Waiting,
+    /// Running or runnable (`R`), or in uninterruptible sleep (`D`): still
+    /// busy, for instance still starting up.
+    Busy,
+    /// Ended (a zombie, or no such process).
+    Ended,
+    /// Not known here: `/proc` hides it, or the pid names another process
+    /// (the record comes from another pid namespace).
+    Unknown,
+}
+
+/// The [`Activity`] of `pid`, taken to be the process that started at
+/// `started_unix` (seconds since the epoch): a process whose start time is
+/// more than 2 s away from that is someone else's, so [`Activity::Unknown`].
+pub fn activity(pid: libc::pid_t, started_unix: u64) -> Activity {
+    if pid <= 0 {
+        return Activity::Unknown;
+    }
+    let raw = match std::fs::read(format!("/proc/{pid}/stat")) {
+        Ok(raw) => raw,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Activity::Ended,
+        Err(_) => return Activity::Unknown,
+    };
+    let (Some(state), Some(ticks)) = (parse_state(&raw), parse_start_time(&raw)) else {
+        return Activity::Unknown;
+    };
+    if matches!(state, b'Z' | b'X') {
+        return Activity::Ended;
+    }
+    match (boot_time(), clock_ticks()) {
+        (Some(boot), Some(hz)) if (boot + ticks / hz).abs_diff(started_unix) <= 2 => {}
+        _ => return Activity::Unknown,
+    }
+    match state {
+        b'S' | b'T' | b't' => Activity::Waiting,
+        _ => Activity::Busy,
+    }
+}
+
+/// When the machine booted (`btime` in `/proc/stat`), seconds since the epoch.
+fn boot_time() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/stat").ok()?;
+    s.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse().ok()
+}
+
+/// Clock ticks per second, the unit of `/proc` start times.
+fn clock_ticks() -> Option<u64> {
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
+    u64::try_from(hz).ok().filter(|&h| h > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +164,26 @@ mod tests {
         let id = boot_id().unwrap();
         assert_eq!(id.len(), 36, "{id}");
         assert_eq!(boot_id().unwrap(), id);
+    }
+
+    #[test]
+    fn activity_tells_a_waiting_process_from_an_ended_one() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let mut child = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+        let pid = child.id() as libc::pid_t;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while activity(pid, now) != Activity::Waiting {
+            assert!(std::time::Instant::now() < deadline, "sleep never waited: {:?}", activity(pid, now));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(activity(pid, now + 3600), Activity::Unknown, "started an hour from now: not this one");
+        child.kill().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while activity(pid, now) != Activity::Ended {
+            assert!(std::time::Instant::now() < deadline, "killed sleep never ended");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        child.wait().unwrap();
+        assert_eq!(activity(pid, now), Activity::Ended);
     }
 }

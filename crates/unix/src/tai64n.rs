@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn golden_label_from_the_spec() {
-        // formats.md §3: 0x400000006b01e554 - 2^62 - 10 = 1795286346
+        // docs/PROTOCOL.md, section 3: 0x400000006b01e554 - 2^62 - 10 = 1795286346
         let t = Tai64n::from_unix(1795286346, 0);
         assert_eq!(&t.to_bytes()[..8], &[0x40, 0, 0, 0, 0x6b, 0x01, 0xe5, 0x54]);
         assert_eq!(t.unix_secs(), 1795286346);

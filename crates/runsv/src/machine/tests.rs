@@ -13,6 +13,8 @@ enum Did {
     Ready(Kind, i32),
     Unready(Kind, bool),
     CloseLogPipe,
+    Waiting(Kind, bool),
+    Oneshot(Kind, Option<bool>),
     Drain(Kind),
     Release(Kind),
     OrphanSignal(Kind, i32),
@@ -30,6 +32,8 @@ struct Fake {
     next_pid: i32,
     fork_fails: bool,
     group_alive: bool,
+    /// A hard dependent of the service runs.
+    dependents: bool,
     /// Every status written: (slot, pid, state, want, paused, term).
     published: Vec<(Kind, i32, State, Want, bool, bool)>,
     /// What `contain` answers (`Off` by default: no `cgroup/`).
@@ -114,6 +118,15 @@ impl Io for Fake {
     }
     fn close_log_pipe(&mut self) {
         self.did.push(Did::CloseLogPipe);
+    }
+    fn dependents_running(&mut self) -> bool {
+        self.dependents
+    }
+    fn show_waiting(&mut self, slot: Kind, on: bool) {
+        self.did.push(Did::Waiting(slot, on));
+    }
+    fn oneshot_record(&mut self, slot: Kind, ok: Option<bool>) {
+        self.did.push(Did::Oneshot(slot, ok));
     }
     fn contain(&mut self, slot: Kind) -> Containment {
         // Not in `did`: every start asks, and most tests have no cgroup/.
@@ -754,6 +767,272 @@ fn exited_children_are_matched_by_pid() {
     assert_eq!(r.m.slot_of(102), Some(Kind::Main));
     assert_eq!(r.m.slot_of(0), None);
     assert_eq!(r.m.slot_of(7), None);
+}
+
+// Dependencies (`depends`, ordered stop, `oneshot`).
+
+const BLOCKED: DepView = DepView { blocked: true, hard_unready: true };
+const SOFT_ONLY: DepView = DepView { blocked: true, hard_unready: false };
+const CLEAR: DepView = DepView { blocked: false, hard_unready: false };
+
+/// A runsv whose dependencies are reported before its first tick.
+fn with_deps(view: DepView, io: Fake) -> Rig {
+    let clock = Clock::new();
+    let mut r = Rig { m: Machine::new(Want::Up, None, clock.now()), io, clock };
+    r.m.publish_all(&mut r.io);
+    r.step(Event::Deps(Kind::Main, view));
+    r.tick();
+    r
+}
+
+#[test]
+fn a_blocked_service_waits_shows_why_and_starts_when_clear() {
+    let mut r = with_deps(BLOCKED, Fake::new());
+    assert_eq!(r.io.take(), vec![Did::Waiting(Kind::Main, true)], "waiting shown, nothing started");
+    assert_eq!((r.main().state, r.main().want), (State::Down, Want::Up), "status: down, want up");
+    assert_eq!(r.m.deadline(), None, "no wake-ups while waiting");
+    r.step(Event::Deps(Kind::Main, BLOCKED));
+    assert!(r.io.take().is_empty(), "the same view changes nothing");
+    r.step(Event::Deps(Kind::Main, CLEAR));
+    assert_eq!(r.io.take(), vec![Did::Waiting(Kind::Main, false)]);
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![RUN]);
+}
+
+#[test]
+fn a_clear_service_starts_at_once_and_without_depends_nothing_changes() {
+    let mut r = with_deps(CLEAR, Fake::new());
+    assert_eq!(r.io.spawns(), vec![RUN]);
+    let mut plain = running(Fake::new());
+    plain.step(Event::Dependents(false));
+    assert!(plain.io.take().is_empty(), "no stop waits: nothing to do");
+}
+
+#[test]
+fn soft_dependencies_hold_a_start_but_never_stop_a_running_service() {
+    let mut r = with_deps(SOFT_ONLY, Fake::new());
+    assert!(r.io.spawns().is_empty());
+    r.step(Event::Deps(Kind::Main, CLEAR));
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![RUN]);
+    r.step(Event::Deps(Kind::Main, SOFT_ONLY));
+    assert!(r.io.take().is_empty(), "running: soft is ignored");
+    // Once down (it crashed), the soft dependency is waited for again.
+    r.clock.advance(2000);
+    r.exit(Kind::Main, 1);
+    r.later(2000);
+    assert!(r.io.take().contains(&Did::Waiting(Kind::Main, true)));
+    assert!(r.io.spawns().is_empty());
+    assert!(r.main().holds.contains(Hold::Dependencies));
+}
+
+#[test]
+fn a_lost_hard_dependency_stops_the_service_which_comes_back_by_itself() {
+    let mut r = with_deps(CLEAR, Fake::new());
+    r.io.take();
+    r.step(Event::Deps(Kind::Main, BLOCKED));
+    assert_eq!(
+        r.io.take(),
+        vec![Did::Waiting(Kind::Main, true), Did::Kill(101, TERM)],
+        "waiting shown before the stop"
+    );
+    assert_eq!(r.main().want, Want::Up);
+    r.clock.advance(3000);
+    r.exit(Kind::Main, 0);
+    r.later(3000);
+    assert!(r.io.spawns().is_empty(), "held");
+    r.step(Event::Deps(Kind::Main, CLEAR));
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![RUN]);
+}
+
+#[test]
+fn a_lost_dependency_stop_uses_the_down_signal_and_timeout_kill() {
+    let io = Fake::new().with(Kind::Main, extras::DOWN_SIGNAL, b"QUIT").with(Kind::Main, extras::TIMEOUT_KILL, b"500");
+    let mut r = with_deps(CLEAR, io);
+    r.io.take();
+    r.step(Event::Deps(Kind::Main, BLOCKED));
+    assert_eq!(r.io.kills(), vec![(101, libc::SIGQUIT)]);
+    r.later(600);
+    assert_eq!(r.io.kills(), vec![(101, KILL)]);
+}
+
+#[test]
+fn a_stop_waits_for_running_hard_dependents_then_signals() {
+    let mut io = Fake::new();
+    io.dependents = true;
+    let mut r = running(io);
+    r.io.published.clear();
+    r.letter(b'd');
+    assert!(r.io.kills().is_empty(), "no signal while dependents run");
+    assert_eq!(r.io.published.last().map(|p| p.3), Some(Want::Down), "want down published at once");
+    assert!(r.main().stop_waiting());
+    r.later(100);
+    assert!(r.io.kills().is_empty());
+    r.step(Event::Dependents(false));
+    assert_eq!(r.io.kills(), vec![(101, TERM), (101, CONT)]);
+    assert!(!r.main().stop_waiting());
+}
+
+#[test]
+fn the_wait_for_dependents_is_bounded_by_timeout_kill_or_seven_seconds() {
+    let mut io = Fake::new();
+    io.dependents = true;
+    let mut r = running(io);
+    r.step(Event::Terminate);
+    r.later(6900);
+    assert!(r.io.kills().is_empty());
+    r.later(200);
+    assert_eq!(r.io.kills(), vec![(101, TERM), (101, CONT)], "7 s without timeout-kill");
+
+    let mut io = Fake::new().with(Kind::Main, extras::TIMEOUT_KILL, b"300");
+    io.dependents = true;
+    let mut r = running(io);
+    r.letter(b'x');
+    assert!(r.m.deadline().is_some());
+    r.later(301);
+    assert_eq!(r.io.kills(), vec![(101, TERM), (101, CONT)]);
+    r.later(301);
+    assert_eq!(r.io.kills(), vec![(101, KILL)], "then timeout-kill as usual");
+}
+
+#[test]
+fn up_during_the_wait_keeps_it_running_and_t_does_not_wait() {
+    let mut io = Fake::new();
+    io.dependents = true;
+    let mut r = running(io);
+    r.letter(b'd');
+    r.letter(b'u');
+    assert!(!r.main().stop_waiting());
+    r.later(8000);
+    assert!(r.io.kills().is_empty(), "the stop was called off");
+    r.letter(b't');
+    assert_eq!(r.io.kills(), vec![(101, TERM)], "a restart is no stop of the tree");
+}
+
+#[test]
+fn a_service_that_exits_during_the_wait_is_not_signalled_later() {
+    let mut io = Fake::new();
+    io.dependents = true;
+    let mut r = running(io);
+    r.letter(b'd');
+    r.exit(Kind::Main, 0);
+    r.later(8000);
+    r.step(Event::Dependents(false));
+    assert!(r.io.kills().is_empty());
+}
+
+#[test]
+fn a_lost_dependency_stop_also_waits_for_dependents() {
+    let mut io = Fake::new();
+    io.dependents = true;
+    let mut r = with_deps(CLEAR, io);
+    r.io.take();
+    r.step(Event::Deps(Kind::Main, BLOCKED));
+    assert_eq!(r.io.take(), vec![Did::Waiting(Kind::Main, true)]);
+    r.step(Event::Dependents(false));
+    assert_eq!(r.io.kills(), vec![(101, TERM)]);
+}
+
+#[test]
+fn a_dependency_back_before_the_stop_calls_it_off() {
+    let mut io = Fake::new();
+    io.dependents = true;
+    let mut r = with_deps(CLEAR, io);
+    r.io.take();
+    r.step(Event::Deps(Kind::Main, BLOCKED));
+    r.step(Event::Deps(Kind::Main, CLEAR));
+    assert!(!r.main().stop_waiting());
+    r.later(8000);
+    assert!(r.io.kills().is_empty());
+}
+
+#[test]
+fn a_oneshot_that_exits_0_is_done_and_not_restarted() {
+    let mut r = running(Fake::new().with(Kind::Main, supervise::depends::ONESHOT, b""));
+    r.exit(Kind::Main, 0);
+    assert_eq!(r.io.take(), vec![Did::Unready(Kind::Main, false), Did::Oneshot(Kind::Main, Some(true))]);
+    assert_eq!((r.main().state, r.main().want), (State::Down, Want::Down), "down: NAME: 0s, normally up");
+    r.later(5000);
+    assert!(r.io.spawns().is_empty(), "not restarted");
+    r.letter(b'u');
+    r.later(1);
+    let did = r.io.take();
+    assert!(did.contains(&Did::Oneshot(Kind::Main, None)), "record cleared at the start: {did:?}");
+    assert!(did.iter().any(|d| matches!(d, Did::Spawn(Kind::Main, Spawn::Run { .. }, _))), "sv up runs it again");
+}
+
+#[test]
+fn a_failed_oneshot_is_recorded_and_retried_only_with_restart_backoff() {
+    let mut r = running(Fake::new().with(Kind::Main, supervise::depends::ONESHOT, b""));
+    r.exit(Kind::Main, 3);
+    assert!(r.io.take().contains(&Did::Oneshot(Kind::Main, Some(false))));
+    assert_eq!(r.main().want, Want::Down);
+    r.later(5000);
+    assert!(r.io.spawns().is_empty());
+
+    let io = Fake::new().with(Kind::Main, supervise::depends::ONESHOT, b"").with(
+        Kind::Main,
+        extras::RESTART_BACKOFF,
+        b"200 400",
+    );
+    let mut r = running(io);
+    r.exit(Kind::Main, 1);
+    assert!(r.io.take().contains(&Did::Oneshot(Kind::Main, Some(false))));
+    assert_eq!(r.main().want, Want::Up, "to be retried");
+    r.later(1000);
+    assert_eq!(r.io.spawns(), vec![RUN]);
+    r.clock.advance(1500);
+    r.exit(Kind::Main, 0);
+    assert!(r.io.take().contains(&Did::Oneshot(Kind::Main, Some(true))));
+    assert_eq!(r.main().want, Want::Down);
+}
+
+#[test]
+fn a_oneshot_stopped_by_down_or_finishing_records_only_its_own_end() {
+    let mut r = running(Fake::new().with(Kind::Main, supervise::depends::ONESHOT, b""));
+    r.letter(b'd');
+    r.io.take();
+    r.exit(Kind::Main, 0);
+    assert!(!r.io.take().iter().any(|d| matches!(d, Did::Oneshot(_, Some(_)))), "stopped: no outcome");
+
+    let mut io = Fake::new().with(Kind::Main, supervise::depends::ONESHOT, b"");
+    io.finish = true;
+    let mut r = running(io);
+    r.exit(Kind::Main, 0);
+    assert!(!r.io.take().iter().any(|d| matches!(d, Did::Oneshot(_, Some(_)))), "recorded after ./finish");
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![Spawn::Finish { code: 0, status: 0 }]);
+    r.exit(Kind::Main, 7);
+    assert!(r.io.take().contains(&Did::Oneshot(Kind::Main, Some(true))), "./run's exit decides, not ./finish's");
+}
+
+#[test]
+fn a_log_service_waits_for_its_own_dependencies() {
+    let clock = Clock::new();
+    let mut r = Rig { m: Machine::new(Want::Up, Some(Want::Up), clock.now()), io: Fake::new(), clock };
+    r.m.publish_all(&mut r.io);
+    r.step(Event::Deps(Kind::Log, BLOCKED));
+    r.tick();
+    let spawned: Vec<Kind> =
+        r.io.take().into_iter().filter_map(|d| if let Did::Spawn(k, _, _) = d { Some(k) } else { None }).collect();
+    assert_eq!(spawned, vec![Kind::Main]);
+}
+
+#[test]
+fn a_service_stopped_for_its_dependencies_restarts_without_the_one_second_pause() {
+    let mut r = with_deps(CLEAR, Fake::new());
+    r.io.take();
+    r.step(Event::Deps(Kind::Main, BLOCKED));
+    r.exit(Kind::Main, 0);
+    r.clock.advance(100);
+    r.step(Event::Deps(Kind::Main, CLEAR));
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![RUN], "started 100 ms after its last start");
+    // A fast exit of its own keeps runit's rule.
+    r.exit(Kind::Main, 1);
+    r.later(100);
+    assert!(r.io.spawns().is_empty());
 }
 
 // ----- orphans of a killed runsv, and cgroup/ containment --------------------

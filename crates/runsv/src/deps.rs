@@ -1,0 +1,267 @@
+//! The I/O side of dependencies (docs/EXTENSIONS.md): reading the
+//! `depends` files and the dependencies' state, watching them with
+//! inotify, publishing `supervise/waiting`, and finding the hard
+//! dependents a stop waits for. Every decision is the step table's
+//! ([`crate::machine`]); this module only turns files into
+//! [`Event::Deps`] and [`Event::Dependents`].
+//!
+//! A runsv whose service has no `depends` file does nothing here until
+//! it stops: then it looks once for hard dependents in the services
+//! directory, and only if one runs does it watch anything.
+
+use crate::machine::{DepView, Event, Kind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use supervise::depends::{self, Depends, Waiting};
+use supervise::depstate::{self, Assessment};
+use supervise::depwatch::DepWatch;
+use supervise::SuperviseDir;
+use unix::msg::Label;
+
+/// Without inotify, how often the dependencies are read again.
+const POLL_WITHOUT_INOTIFY: Duration = Duration::from_secs(1);
+
+/// One slot's dependencies.
+struct SlotDeps {
+    kind: Kind,
+    /// `.` or `log`, relative to the service directory.
+    dir: &'static str,
+    /// How messages and cycles name the slot: `web`, `web/log`.
+    name: Vec<u8>,
+    sup: SuperviseDir,
+    /// The slot has (or had) a `depends` file.
+    active: bool,
+    last: Assessment,
+    view: Option<DepView>,
+    /// `supervise/waiting` is shown (the step table holds the slot).
+    shown: bool,
+    /// Malformed lines and the cycle already reported.
+    reported: Vec<(usize, Vec<u8>)>,
+    reported_cycle: Vec<Vec<u8>>,
+}
+
+pub struct DepsIo {
+    label: Label,
+    /// The directory runsv was started in (absolute), where NAMEs live.
+    scan_dir: Option<PathBuf>,
+    slots: Vec<SlotDeps>,
+    watch: Option<DepWatch>,
+    /// inotify could not be had (reported once): poll instead.
+    polling: bool,
+    /// The hard dependents a stop waits for.
+    dependents: Vec<PathBuf>,
+    /// Read everything again then (a failing `./check`, or no inotify).
+    recheck_at: Option<Instant>,
+}
+
+impl DepsIo {
+    /// `name` is runsv's argument; `sups` the open `supervise/` of the
+    /// service and of its log service, if any.
+    pub fn new(
+        label: Label,
+        scan_dir: Option<PathBuf>,
+        name: &[u8],
+        main: SuperviseDir,
+        log: Option<SuperviseDir>,
+    ) -> DepsIo {
+        let slot = |kind, dir, name: Vec<u8>, sup| SlotDeps {
+            kind,
+            dir,
+            name,
+            sup,
+            active: false,
+            last: Assessment::default(),
+            view: None,
+            shown: false,
+            reported: Vec::new(),
+            reported_cycle: Vec::new(),
+        };
+        let mut slots = vec![slot(Kind::Main, ".", name.to_vec(), main)];
+        if let Some(sup) = log {
+            slots.push(slot(Kind::Log, "log", [name, b"/log"].concat(), sup));
+        }
+        DepsIo { label, scan_dir, slots, watch: None, polling: false, dependents: Vec::new(), recheck_at: None }
+    }
+
+    /// The first reading, before the first start: an event for each slot
+    /// with a `depends` file. A `waiting` left by an earlier runsv goes.
+    pub fn initial(&mut self) -> Vec<Event> {
+        for s in &self.slots {
+            let _ = depends::write_waiting(&s.sup, &Waiting::default());
+        }
+        self.refresh()
+    }
+
+    /// The descriptor to poll, if watching.
+    pub fn fd(&self) -> Option<i32> {
+        self.watch.as_ref().map(DepWatch::fd)
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.recheck_at
+    }
+
+    /// After poll: whether anything watched changed (or a recheck is
+    /// due); then [`DepsIo::refresh`] is to be called.
+    pub fn due(&mut self, now: Instant) -> bool {
+        let changed = self.watch.as_mut().is_some_and(DepWatch::changed);
+        changed || self.recheck_at.is_some_and(|t| now >= t)
+    }
+
+    /// Reads the dependencies (and the awaited dependents) again: the
+    /// events for what changed.
+    pub fn refresh(&mut self) -> Vec<Event> {
+        let had_dependents = !self.dependents.is_empty();
+        let mut views: Vec<(Kind, DepView)> = Vec::new();
+        // The files are read with the watches of the last reading in
+        // place; if they show other directories to watch (or one that
+        // appeared), the watches are set and the files read once more, so
+        // that no change falls between a read and its watch.
+        for _ in 0..3 {
+            views.clear();
+            let mut recheck = false;
+            for i in 0..self.slots.len() {
+                if let Some(view) = self.assess(i) {
+                    recheck |= self.slots[i].last.recheck;
+                    views.push((self.slots[i].kind, view));
+                }
+            }
+            self.dependents.retain(|d| !depstate::is_down(d));
+            let want = self.wanted_watches();
+            let active = !want.is_empty();
+            self.recheck_at = (recheck || (self.polling && active))
+                .then(|| Instant::now() + if recheck { depstate::RECHECK } else { POLL_WITHOUT_INOTIFY });
+            if !self.set_watches(&want) {
+                break;
+            }
+        }
+        let mut events = Vec::new();
+        for (kind, view) in views {
+            if let Some(s) = self.slots.iter_mut().find(|s| s.kind == kind) {
+                if s.view != Some(view) {
+                    s.view = Some(view);
+                    events.push(Event::Deps(kind, view));
+                }
+            }
+        }
+        if had_dependents && self.dependents.is_empty() {
+            events.push(Event::Dependents(false));
+        }
+        events
+    }
+
+    fn wanted_watches(&self) -> Vec<(PathBuf, bool)> {
+        let mut want: Vec<(PathBuf, bool)> = Vec::new();
+        for s in self.slots.iter().filter(|s| s.active) {
+            want.extend(s.last.watch.iter().cloned());
+        }
+        want.extend(self.dependents.iter().map(|d| (d.clone(), true)));
+        want
+    }
+
+    /// Returns whether something is watched that was not before.
+    fn set_watches(&mut self, want: &[(PathBuf, bool)]) -> bool {
+        if want.is_empty() && self.watch.is_none() {
+            return false;
+        }
+        if self.watch.is_none() && !self.polling {
+            match DepWatch::new() {
+                Ok(w) => self.watch = Some(w),
+                Err(e) => {
+                    self.polling = true;
+                    self.label.warn(&[e.to_string().as_bytes(), b"; reading dependencies every second"]);
+                }
+            }
+        }
+        match &mut self.watch {
+            // Nothing to wait for: not even the services directory.
+            Some(w) => w.watch(if want.is_empty() { None } else { self.scan_dir.as_deref() }, want),
+            None => false,
+        }
+    }
+
+    /// Reads one slot's `depends` and its dependencies; `None` when the
+    /// slot has never had a `depends` file.
+    fn assess(&mut self, i: usize) -> Option<DepView> {
+        let label = self.label.clone();
+        let scan = self.scan_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
+        let s = &mut self.slots[i];
+        let me = Path::new(s.dir);
+        let file = if s.kind == Kind::Log { &b"log/depends"[..] } else { b"depends" };
+        let deps = match depends::read(me) {
+            Ok(Some(d)) => d,
+            Ok(None) if !s.active => return None,
+            Ok(None) => Depends::default(),
+            Err(e) => {
+                label.warn_err(&[b"unable to read ", file], &e);
+                Depends::default()
+            }
+        };
+        s.active = true;
+        for m in &deps.malformed {
+            let key = (m.line, m.text.clone());
+            if !s.reported.contains(&key) {
+                label.warn(&[&m.message(file), b" (line ignored)"]);
+                s.reported.push(key);
+            }
+        }
+        let mut check = |dir: &Path| {
+            let warn =
+                [label.as_bytes(), b": warning: unable to run ", dir.as_os_str().as_encoded_bytes(), b"/check: "]
+                    .concat();
+            depstate::run_check(dir, &warn, &crate::io::child_signals, depstate::CHECK_TIMEOUT)
+        };
+        let a = depstate::assess(&scan, me, &s.name, &deps, &mut check);
+        if a.waiting.cycle != s.reported_cycle {
+            if !a.waiting.cycle.is_empty() {
+                let mut c = a.waiting.cycle.clone();
+                c.push(s.name.clone());
+                label.warn(&[b"dependency cycle: ", &depends::cycle_text(&c), b" (not starting)"]);
+            }
+            s.reported_cycle = a.waiting.cycle.clone();
+        }
+        if s.shown && a.waiting != s.last.waiting {
+            write_waiting(&label, &s.sup, &a.waiting);
+        }
+        let view = DepView { blocked: !a.waiting.is_empty(), hard_unready: a.hard_unready };
+        s.last = a;
+        Some(view)
+    }
+
+    /// See [`crate::machine::Io::show_waiting`].
+    pub fn show_waiting(&mut self, kind: Kind, on: bool) {
+        let label = self.label.clone();
+        if let Some(s) = self.slots.iter_mut().find(|s| s.kind == kind) {
+            s.shown = on;
+            let empty = Waiting::default();
+            write_waiting(&label, &s.sup, if on { &s.last.waiting } else { &empty });
+        }
+    }
+
+    /// See [`crate::machine::Io::dependents_running`].
+    pub fn dependents_running(&mut self) -> bool {
+        let Some(scan) = &self.scan_dir else { return false };
+        self.dependents =
+            depstate::hard_dependents(scan, Path::new(".")).into_iter().filter(|d| !depstate::is_down(d)).collect();
+        if self.dependents.is_empty() {
+            return false;
+        }
+        let want = self.wanted_watches();
+        self.set_watches(&want);
+        // One may have stopped between the read and the watch.
+        self.dependents.retain(|d| !depstate::is_down(d));
+        if self.polling {
+            self.recheck_at = Some(Instant::now() + POLL_WITHOUT_INOTIFY);
+        }
+        !self.dependents.is_empty()
+    }
+}
+
+fn write_waiting(label: &Label, sup: &SuperviseDir, w: &Waiting) {
+    if let Err((text, e)) = depends::write_waiting(sup, w) {
+        match e {
+            Some(e) => label.warn_err(&[&text], &e),
+            None => label.warn(&[&text]),
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! How one dependency looks from outside: what a dependent runsv reads in
+//! the dependency's service directory and `supervise/` to decide whether
+//! it may start (see [`crate::depends`] for the files).
+//!
+//! Ready means what `sv check` means by up (docs/EXTENSIONS.md): `./run`
+//! is running and wanted up; with `notification-fd`, `supervise/ready`
+//! names that very pid; with a `./check` script, the script exits 0 (the
+//! caller runs it, [`run_check`], since that takes time). A `oneshot`
+//! whose `./run` exited 0 counts as ready too.
+
+use crate::control::{probe_ok, FifoError};
+use crate::depends::{self, Outcome, Waiting, Why};
+use crate::extras;
+use crate::layout::{SuperviseDir, CHECK};
+use crate::status::{read_status, ReadError};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use unix::spawn::{OnError, Spawn};
+
+/// What a dependency is doing, as far as its dependents care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepState {
+    /// No such service directory.
+    Missing,
+    /// The directory exists but no runsv serves it (not yet, or no more).
+    NotSupervised,
+    /// Up, wanted up, and ready by its files.
+    Ready,
+    /// As [`DepState::Ready`], but its `./check` must pass first.
+    NeedsCheck,
+    /// Up and wanted up, not ready yet.
+    Starting,
+    /// Held back by its own dependencies (`supervise/waiting`).
+    Waiting,
+    /// Wanted up but down: crashed, in its restart pause, or `./finish`.
+    Down,
+    /// A `oneshot` whose `./run` exited 0.
+    Done,
+    /// A `oneshot` whose `./run` failed.
+    Failed,
+    /// Wanted down (an administrator's `sv down`, or a stop in progress).
+    WantedDown,
+}
+
+impl DepState {
+    /// `None` when a dependent may go ahead, else why it keeps waiting.
+    /// A hard dependency must be ready; a soft one only must not be on
+    /// its way up.
+    pub fn holds(self, soft: bool) -> Option<Why> {
+        match (self, soft) {
+            (DepState::Ready | DepState::Done, _) => None,
+            (DepState::Missing | DepState::Failed | DepState::WantedDown | DepState::Down, true) => None,
+            (DepState::Missing, false) => Some(Why::Missing),
+            (DepState::Failed, false) => Some(Why::Failed),
+            (DepState::WantedDown, false) => Some(Why::WantedDown),
+            _ => Some(Why::NotReady),
+        }
+    }
+}
+
+/// Reads the state of the service directory `dir` (main service: its
+/// `supervise/`; pass `DIR/log` for a log service).
+pub fn evaluate(dir: &Path) -> DepState {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        _ => return DepState::Missing,
+    }
+    let sup = SuperviseDir::of(dir);
+    let st = match read_status(&sup.file("status")) {
+        Ok(st) => st,
+        Err(ReadError::Open(_) | ReadError::Read(_) | ReadError::BadFormat) => return DepState::NotSupervised,
+    };
+    if let Err(FifoError::NotRunning | FifoError::Open(_) | FifoError::Write(_)) = probe_ok(&sup.file("ok")) {
+        // A runsv writes its first status before it opens `ok`: a service
+        // recorded as down and not wanted up counts as wanted down either
+        // way (no later change would announce its runsv).
+        return if st.pid == 0 && st.want != b'u' { DepState::WantedDown } else { DepState::NotSupervised };
+    }
+    let running = st.pid != 0 && st.state == 1;
+    if running {
+        if st.want != b'u' {
+            return DepState::WantedDown;
+        }
+        if matches!(depends::read_waiting(&sup), Ok(Some(_))) {
+            // Lost a dependency of its own and about to stop.
+            return DepState::Starting;
+        }
+        if extras::flag(&dir.join(depends::ONESHOT)) {
+            // A oneshot is ready only once it has finished.
+            return DepState::Starting;
+        }
+        if extras::flag(&dir.join(extras::NOTIFICATION_FD)) {
+            match extras::read_ready(&sup) {
+                Ok(Some(r)) if r.pid == st.pid => {}
+                _ => return DepState::Starting,
+            }
+        }
+        return if extras::flag(&dir.join(CHECK)) { DepState::NeedsCheck } else { DepState::Ready };
+    }
+    if extras::flag(&dir.join(depends::ONESHOT)) {
+        match depends::read_oneshot(&sup) {
+            Ok(Some(r)) if r.outcome == Outcome::Done => return DepState::Done,
+            Ok(Some(_)) if st.want != b'u' => return DepState::Failed,
+            _ => {}
+        }
+    }
+    if st.want != b'u' {
+        return DepState::WantedDown;
+    }
+    if matches!(depends::read_waiting(&sup), Ok(Some(_))) {
+        return DepState::Waiting;
+    }
+    DepState::Down
+}
+
+/// How long a dependency's `./check` may run before it counts as failed
+/// (runsv waits for it, so it must be short).
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Runs `DIR/check` as `sv check` does: argv `./check`, cwd DIR, the
+/// caller's environment, stdin and stderr, stdout closed. Exit 0 passes;
+/// so does a script that cannot be executed (the child prints `warn`, e.g.
+/// `runsv web: warning: unable to run db/check: `, plus the error, and
+/// exits 0, as runit's sv's child does) and one killed by a signal (runit
+/// looks at the exit-code byte only). One still running after `timeout`
+/// is killed and fails. `setup` adds the caller's steps (signals).
+pub fn run_check(dir: &Path, warn: &[u8], setup: &dyn Fn(&mut Spawn), timeout: Duration) -> bool {
+    match std::fs::metadata(dir.join(CHECK)) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
+        Err(_) => return false,
+    }
+    let Ok(mut spec) = Spawn::new(b"./check", &[b"./check"], warn) else { return false };
+    spec.exit_code(0).close(1);
+    if spec.chdir(dir.as_os_str().as_encoded_bytes(), OnError::fail(warn)).is_err() {
+        return false;
+    }
+    setup(&mut spec);
+    let Ok(pid) = spec.spawn() else { return false };
+    let pid = Pid::from_raw(pid);
+    let deadline = Instant::now() + timeout;
+    let mut nap = Duration::from_millis(1);
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return code == 0,
+            Ok(WaitStatus::Signaled(..)) => return true,
+            Ok(_) if Instant::now() < deadline => {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(Duration::from_millis(20));
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Ok(_) => {
+                let _ = kill(pid, Signal::SIGKILL);
+                let _ = waitpid(pid, None);
+                return false;
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The state of `dir`, with `check` run (see [`run_check`]) when it would
+/// be ready.
+pub fn evaluate_checked(dir: &Path, check: &mut dyn FnMut(&Path) -> bool) -> DepState {
+    match evaluate(dir) {
+        DepState::NeedsCheck if check(dir) => DepState::Ready,
+        DepState::NeedsCheck => DepState::Starting,
+        s => s,
+    }
+}
+
+/// Everything a held-back (or running) service needs to know about its
+/// dependencies at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Assessment {
+    /// What `supervise/waiting` should say: empty when `./run` may start.
+    pub waiting: Waiting,
+    /// A hard dependency is not ready (a running service must stop).
+    pub hard_unready: bool,
+    /// A `./check` script failed: nothing on disk will announce when it
+    /// passes, so the caller asks again after [`RECHECK`].
+    pub recheck: bool,
+    /// The directories to watch for changes: every dependency, and every
+    /// service directory on the dependency graph (their `depends` may
+    /// close or open a cycle). The flag: watch its `supervise/` too.
+    pub watch: Vec<(PathBuf, bool)>,
+}
+
+/// How often a failing dependency `./check` is run again while waiting.
+pub const RECHECK: Duration = Duration::from_millis(500);
+
+/// Reads the state of every dependency in `deps` (from the `depends` of
+/// `me`, which runsv was started for as `my_name` in `scan_dir`) and looks
+/// for a dependency cycle through `me`. A service in a cycle waits for
+/// the cycle only (its members never start).
+/// `check` runs a dependency's `./check` (see [`run_check`]).
+pub fn assess(
+    scan_dir: &Path,
+    me: &Path,
+    my_name: &[u8],
+    deps: &depends::Depends,
+    check: &mut dyn FnMut(&Path) -> bool,
+) -> Assessment {
+    let mut a = Assessment::default();
+    if let Some(cycle) = depends::cycle_on_disk(scan_dir, me, my_name) {
+        a.waiting.cycle = cycle[..cycle.len() - 1].to_vec();
+        a.hard_unready = true;
+    }
+    for d in &deps.deps {
+        let dir = depends::resolve(scan_dir, &d.name);
+        let mut state = evaluate(&dir);
+        if state == DepState::NeedsCheck {
+            if check(&dir) {
+                state = DepState::Ready;
+            } else {
+                state = DepState::Starting;
+                a.recheck = true;
+            }
+        }
+        if let Some(why) = state.holds(d.soft) {
+            a.waiting.deps.push((why, d.name.clone()));
+        }
+        a.hard_unready |= !d.soft && state.holds(false).is_some();
+        a.watch.push((dir, true));
+    }
+    if !a.waiting.cycle.is_empty() {
+        a.waiting.deps.clear();
+    }
+    // Every service directory reachable from `me`, for its `depends`.
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = vec![me.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        if seen.len() > 1000 || !seen.insert(dir.clone()) {
+            continue;
+        }
+        if let Ok(Some(d)) = depends::read(&dir) {
+            todo.extend(d.deps.iter().map(|x| depends::resolve(scan_dir, &x.name)));
+        }
+        if dir != me && !a.watch.iter().any(|(p, _)| *p == dir) {
+            a.watch.push((dir, false));
+        }
+    }
+    a.watch.push((me.to_path_buf(), false));
+    a
+}
+
+/// The service directories in `scan_dir` whose `depends` (or
+/// `log/depends`) lists `me` as a hard dependency: what must stop before
+/// `me` does. Identity is by inode, so `db` and `/etc/sv/db` match.
+pub fn hard_dependents(scan_dir: &Path, me: &Path) -> Vec<PathBuf> {
+    let Some(me) = depends::Node::of(me, b"") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(scan_dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if name.as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        let dir = e.path();
+        for svc in [dir.clone(), dir.join("log")] {
+            let Ok(Some(d)) = depends::read(&svc) else { continue };
+            let lists_me = d
+                .hard()
+                .any(|x| depends::Node::of(&depends::resolve(scan_dir, &x.name), &x.name).is_some_and(|n| n == me));
+            if lists_me && depends::Node::of(&svc, b"").is_some_and(|n| n != me) {
+                out.push(svc);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Whether the service in `dir` is down, `./finish` done (or has no
+/// runsv): a stopping dependency waits for this of each hard dependent.
+pub fn is_down(dir: &Path) -> bool {
+    let sup = SuperviseDir::of(dir);
+    if probe_ok(&sup.file("ok")).is_err() {
+        return true;
+    }
+    match read_status(&sup.file("status")) {
+        // Its `./finish` too: a tree stops in order, clean-ups included.
+        Ok(st) => st.state == 0,
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::depends::{write_oneshot, write_waiting, OneshotRecord};
+    use crate::extras::{write_ready, Ready};
+    use crate::status::Status;
+    use crate::{State, Want};
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+    use unix::tai64n::Tai64n;
+
+    /// A service directory with a fake runsv: `ok` held open for reading.
+    struct Fake {
+        dir: tempfile::TempDir,
+        _ok: Option<fs::File>,
+    }
+
+    impl Fake {
+        fn new(supervised: bool) -> Fake {
+            let dir = tempfile::tempdir().unwrap();
+            fs::create_dir(dir.path().join("supervise")).unwrap();
+            let ok = dir.path().join("supervise/ok");
+            unix::fifo::mkfifo(&ok, 0o600).unwrap();
+            let ok = supervised.then(|| {
+                use std::os::unix::fs::OpenOptionsExt;
+                fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&ok).unwrap()
+            });
+            Fake { dir, _ok: ok }
+        }
+        fn path(&self) -> &Path {
+            self.dir.path()
+        }
+        fn status(&self, pid: u32, state: State, want: Want) {
+            let st = Status::new(Tai64n::now(), pid, state, want, false, false);
+            fs::write(self.path().join("supervise/status"), st.encode()).unwrap();
+        }
+        fn touch(&self, name: &str, content: &[u8]) {
+            fs::write(self.path().join(name), content).unwrap();
+        }
+        fn sup(&self) -> SuperviseDir {
+            SuperviseDir::of(self.path())
+        }
+    }
+
+    #[test]
+    fn missing_and_unsupervised() {
+        assert_eq!(evaluate(Path::new("/nonexistent/service")), DepState::Missing);
+        let f = Fake::new(false);
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::NotSupervised, "status left by a dead runsv");
+        f.status(0, State::Down, Want::Down);
+        assert_eq!(evaluate(f.path()), DepState::WantedDown, "recorded as wanted down");
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(evaluate(empty.path()), DepState::NotSupervised, "never supervised");
+    }
+
+    #[test]
+    fn running_services() {
+        let f = Fake::new(true);
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Ready);
+        f.status(42, State::Run, Want::Down);
+        assert_eq!(evaluate(f.path()), DepState::WantedDown, "being stopped");
+        f.status(0, State::Down, Want::Down);
+        assert_eq!(evaluate(f.path()), DepState::WantedDown);
+        f.status(0, State::Down, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Down);
+        f.status(0, State::Finish, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Down);
+        write_waiting(&f.sup(), &Waiting { deps: vec![(Why::NotReady, b"x".to_vec())], cycle: vec![] }).unwrap();
+        f.status(0, State::Down, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Waiting);
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Starting, "stopping for its own dependencies");
+    }
+
+    #[test]
+    fn readiness_needs_the_record_of_the_current_pid() {
+        let f = Fake::new(true);
+        f.touch("notification-fd", b"3\n");
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Starting);
+        write_ready(&f.sup(), &Ready { stamp: Tai64n::now(), pid: 41 }).unwrap();
+        assert_eq!(evaluate(f.path()), DepState::Starting, "an older pid's record");
+        write_ready(&f.sup(), &Ready { stamp: Tai64n::now(), pid: 42 }).unwrap();
+        assert_eq!(evaluate(f.path()), DepState::Ready);
+    }
+
+    #[test]
+    fn check_scripts_decide() {
+        let f = Fake::new(true);
+        f.status(42, State::Run, Want::Up);
+        f.touch("check", b"#!/bin/sh\ntest -e pass\n");
+        fs::set_permissions(f.path().join("check"), fs::Permissions::from_mode(0o755)).unwrap();
+        let mut check = |d: &Path| run_check(d, b"test: warning: unable to run check: ", &|_| {}, CHECK_TIMEOUT);
+        assert_eq!(evaluate(f.path()), DepState::NeedsCheck);
+        assert_eq!(evaluate_checked(f.path(), &mut check), DepState::Starting);
+        f.touch("pass", b"");
+        assert_eq!(evaluate_checked(f.path(), &mut check), DepState::Ready);
+        f.touch("check", b"#!/bin/sh\necho out 2>/dev/null || exit 3\nexit 0\n");
+        assert!(!check(f.path()), "stdout is closed, as with runit's sv");
+        f.touch("check", b"#!/bin/sh\nexec sleep 30\n");
+        let t = Instant::now();
+        assert!(!run_check(f.path(), b"", &|_| {}, Duration::from_millis(100)), "a hanging check fails");
+        assert!(t.elapsed() < Duration::from_secs(10));
+        fs::set_permissions(f.path().join("check"), fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(check(f.path()), "not executable passes, as with runit");
+        fs::remove_file(f.path().join("check")).unwrap();
+        assert!(check(f.path()), "no check passes");
+    }
+
+    #[test]
+    fn oneshots() {
+        let f = Fake::new(true);
+        f.touch("oneshot", b"");
+        f.status(42, State::Run, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Starting, "running is not done");
+        f.status(0, State::Down, Want::Down);
+        write_oneshot(&f.sup(), Some(&OneshotRecord { outcome: Outcome::Done, stamp: Tai64n::now() })).unwrap();
+        assert_eq!(evaluate(f.path()), DepState::Done);
+        write_oneshot(&f.sup(), Some(&OneshotRecord { outcome: Outcome::Failed, stamp: Tai64n::now() })).unwrap();
+        assert_eq!(evaluate(f.path()), DepState::Failed);
+        f.status(0, State::Down, Want::Up);
+        assert_eq!(evaluate(f.path()), DepState::Down, "failed, to be retried by restart-backoff");
+    }
+
+    #[test]
+    fn hard_and_soft_rules() {
+        use DepState::*;
+        for s in [Ready, Done] {
+            assert_eq!(s.holds(false), None);
+            assert_eq!(s.holds(true), None);
+        }
+        assert_eq!(Missing.holds(false), Some(Why::Missing));
+        assert_eq!(WantedDown.holds(false), Some(Why::WantedDown));
+        assert_eq!(Failed.holds(false), Some(Why::Failed));
+        for s in [Missing, Failed, WantedDown, Down] {
+            assert_eq!(s.holds(true), None, "{s:?}");
+        }
+        for s in [NotSupervised, Starting, Waiting, NeedsCheck] {
+            assert_eq!(s.holds(true), Some(Why::NotReady), "{s:?}");
+            assert_eq!(s.holds(false), Some(Why::NotReady), "{s:?}");
+        }
+        assert_eq!(Down.holds(false), Some(Why::NotReady));
+    }
+
+    #[test]
+    fn assessment_lists_what_holds_and_cycles_win() {
+        let d = tempfile::tempdir().unwrap();
+        let scan = d.path().join("service");
+        fs::create_dir(&scan).unwrap();
+        let db = Fake::new(true);
+        db.status(42, State::Run, Want::Up);
+        std::os::unix::fs::symlink(db.path(), scan.join("db")).unwrap();
+        let web = scan.join("web");
+        fs::create_dir(&web).unwrap();
+        fs::write(
+            web.join("depends"),
+            b"db
+cache soft
+queue
+",
+        )
+        .unwrap();
+        let deps = depends::read(&web).unwrap().unwrap();
+        let mut check = |_: &Path| true;
+        let a = assess(&scan, &web, b"web", &deps, &mut check);
+        assert_eq!(a.waiting.deps, vec![(Why::Missing, b"queue".to_vec())]);
+        assert!(a.hard_unready);
+        assert!(!a.recheck);
+        assert!(a.watch.contains(&(scan.join("db"), true)));
+        assert!(a.watch.contains(&(web.clone(), false)));
+
+        fs::write(
+            web.join("depends"),
+            b"db
+",
+        )
+        .unwrap();
+        let a = assess(&scan, &web, b"web", &depends::read(&web).unwrap().unwrap(), &mut check);
+        assert!(a.waiting.is_empty() && !a.hard_unready, "{a:?}");
+
+        fs::write(
+            db.path().join("depends"),
+            b"web
+",
+        )
+        .unwrap();
+        let a = assess(&scan, &web, b"web", &depends::read(&web).unwrap().unwrap(), &mut check);
+        assert_eq!(a.waiting.cycle, vec![b"web".to_vec(), b"db".to_vec()]);
+        assert!(a.waiting.deps.is_empty());
+        assert!(a.hard_unready);
+    }
+
+    #[test]
+    fn dependents_are_found_by_identity_and_down_is_read() {
+        let d = tempfile::tempdir().unwrap();
+        let scan = d.path().join("service");
+        let sv = d.path().join("sv");
+        for s in ["db", "web", "api", "cache"] {
+            fs::create_dir_all(sv.join(s).join("log")).unwrap();
+        }
+        fs::create_dir(&scan).unwrap();
+        for s in ["db", "web", "api", "cache"] {
+            std::os::unix::fs::symlink(sv.join(s), scan.join(s)).unwrap();
+        }
+        fs::write(
+            sv.join("web/depends"),
+            b"db
+",
+        )
+        .unwrap();
+        fs::write(sv.join("api/depends"), format!("{}\n", sv.join("db").display())).unwrap();
+        fs::write(
+            sv.join("api/log/depends"),
+            b"db
+",
+        )
+        .unwrap();
+        fs::write(
+            sv.join("cache/depends"),
+            b"db soft
+",
+        )
+        .unwrap();
+        fs::write(
+            sv.join("db/depends"),
+            b"db
+",
+        )
+        .unwrap();
+        let got = hard_dependents(&scan, &scan.join("db"));
+        assert_eq!(got, vec![scan.join("api"), scan.join("api/log"), scan.join("web")]);
+
+        assert!(is_down(&scan.join("web")), "never supervised");
+        let f = Fake::new(true);
+        f.status(42, State::Run, Want::Down);
+        assert!(!is_down(f.path()));
+        f.status(43, State::Finish, Want::Down);
+        assert!(!is_down(f.path()), "./finish still runs");
+        f.status(0, State::Down, Want::Down);
+        assert!(is_down(f.path()));
+    }
+}

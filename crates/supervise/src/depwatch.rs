@@ -1,0 +1,229 @@
+//! Waking up when another service changes, instead of polling: inotify
+//! watches on the services directory, on service directories (their
+//! `depends`, `oneshot`, `supervise` ... entries) and on their
+//! `supervise/` (the `status`, `ready`, `waiting` and `oneshot` records).
+//!
+//! The watcher only says "something that matters changed"; the caller then
+//! reads the files again ([`crate::depstate::evaluate`]) and sets the
+//! watches anew with [`DepWatch::watch`] (directories come and go). Events
+//! that cannot matter, such as `sv` probing `supervise/ok` or runsv's own
+//! `status.new`, are dropped here so that an idle system stays asleep.
+
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::path::{Path, PathBuf};
+use unix::inotify::{Event, Inotify, Mask, NotAvailable, Watch, DIR_CHANGES};
+
+/// Entries of a service directory whose change can change a dependent's
+/// decision.
+const SERVICE_NAMES: &[&[u8]] =
+    &[b"supervise", b"depends", b"oneshot", b"notification-fd", b"check", b"log", b"down", b"run"];
+/// Records under `supervise/` that runsv replaces by rename or removes.
+const SUPERVISE_NAMES: &[&[u8]] = &[b"status", b"ready", b"waiting", b"oneshot"];
+
+/// runsv writes its records as `NAME.new` + rename: a rename into place
+/// or a removal is all a reader needs (no `IN_CLOSE_WRITE`, which every
+/// `sv` opening `control` or `ok` would cause, and so would a dependent
+/// probing `ok`).
+const SUPERVISE_MASK: Mask = Mask::IN_MOVED_TO
+    .union(Mask::IN_DELETE)
+    .union(Mask::IN_DELETE_SELF)
+    .union(Mask::IN_MOVE_SELF)
+    .union(Mask::IN_ONLYDIR);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// The services directory, or the parent of a missing directory:
+    /// any entry may be the one awaited.
+    Any,
+    Service,
+    Supervise,
+}
+
+/// One inotify instance and what each of its watches is for.
+#[derive(Debug)]
+pub struct DepWatch {
+    ino: Inotify,
+    watches: HashMap<Watch, Kind>,
+}
+
+impl DepWatch {
+    pub fn new() -> Result<DepWatch, NotAvailable> {
+        Ok(DepWatch { ino: Inotify::new()?, watches: HashMap::new() })
+    }
+
+    /// The descriptor to poll.
+    pub fn fd(&self) -> RawFd {
+        self.ino.fd()
+    }
+
+    /// Watches exactly: `scan_dir` (if given); each directory in `dirs`
+    /// (or, while it does not exist, its parent) and, where the flag is
+    /// set, its `supervise/`. Watches no longer needed are removed.
+    /// Directories that cannot be watched are skipped: the caller gets
+    /// its event from the parent once they appear. Returns whether a
+    /// directory is watched now that was not before (the caller then reads
+    /// the files again: they may have changed before the watch was set).
+    pub fn watch(&mut self, scan_dir: Option<&Path>, dirs: &[(PathBuf, bool)]) -> bool {
+        let mut want: HashMap<Watch, Kind> = HashMap::new();
+        let mut add = |p: &Path, mask: Mask, kind: Kind| -> bool {
+            match self.ino.add_watch(p, mask | Mask::IN_ONLYDIR) {
+                Ok(wd) => {
+                    // One inode watched in two roles: the broader wins.
+                    let k = want.entry(wd).or_insert(kind);
+                    if kind == Kind::Any || (kind == Kind::Service && *k == Kind::Supervise) {
+                        *k = kind;
+                    }
+                    true
+                }
+                Err(_) => false,
+            }
+        };
+        if let Some(s) = scan_dir {
+            add(s, DIR_CHANGES, Kind::Any);
+        }
+        for (dir, sup) in dirs {
+            if !add(dir, DIR_CHANGES, Kind::Service) {
+                if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    add(parent, DIR_CHANGES, Kind::Any);
+                }
+                continue;
+            }
+            if *sup {
+                add(&dir.join("supervise"), SUPERVISE_MASK, Kind::Supervise);
+            }
+        }
+        for wd in self.watches.keys() {
+            if !want.contains_key(wd) {
+                let _ = self.ino.remove(*wd);
+            }
+        }
+        let added = want.keys().any(|wd| !self.watches.contains_key(wd));
+        self.watches = want;
+        added
+    }
+
+    /// Reads every queued event; whether any of them can matter (lost
+    /// events and vanished directories always do).
+    pub fn changed(&mut self) -> bool {
+        let events = match self.ino.read() {
+            Ok(e) => e,
+            Err(_) => return true,
+        };
+        let mut any = false;
+        for e in &events {
+            any |= self.matters(e);
+            if e.watch_gone() {
+                self.watches.remove(&e.wd);
+            }
+        }
+        any
+    }
+
+    fn matters(&self, e: &Event) -> bool {
+        if e.overflow() {
+            return true;
+        }
+        // Unknown: a watch removed by `watch` (its IN_IGNORED comes later).
+        let Some(kind) = self.watches.get(&e.wd) else { return false };
+        if e.watch_gone() || e.mask.intersects(Mask::IN_DELETE_SELF | Mask::IN_MOVE_SELF) {
+            return true;
+        }
+        match kind {
+            // Entries that come, go or are replaced; not files written there.
+            Kind::Any => e.mask.intersects(
+                Mask::IN_CREATE | Mask::IN_DELETE | Mask::IN_MOVED_FROM | Mask::IN_MOVED_TO | Mask::IN_ATTRIB,
+            ),
+            Kind::Service => SERVICE_NAMES.contains(&e.name.as_slice()),
+            Kind::Supervise => SUPERVISE_NAMES.contains(&e.name.as_slice()),
+        }
+    }
+
+    /// How many directories are watched (for tests and diagnostics).
+    pub fn len(&self) -> usize {
+        self.watches.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.watches.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::time::{Duration, Instant};
+
+    /// Waits (bounded) for the watcher to report a change; false if none
+    /// came within `limit`.
+    fn wait_change(w: &mut DepWatch, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            let mut fds = [unix::poll::readable(w.fd())];
+            let _ = unix::poll::poll_until(&mut fds, Some(deadline));
+            if w.changed() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+        }
+    }
+
+    #[test]
+    fn records_wake_up_probes_do_not() {
+        let d = tempfile::tempdir().unwrap();
+        let scan = d.path();
+        let db = scan.join("db");
+        fs::create_dir_all(db.join("supervise")).unwrap();
+        let mut w = DepWatch::new().expect("inotify");
+        w.watch(Some(scan), &[(db.clone(), true)]);
+        assert_eq!(w.len(), 3);
+
+        // Noise: runsv's temporary file, a FIFO being opened and closed,
+        // a reader of status.
+        fs::write(db.join("supervise/status.new"), b"x").unwrap();
+        fs::write(db.join("supervise/status"), b"x").unwrap();
+        fs::write(db.join("supervise/control"), b"x").unwrap();
+        fs::write(db.join("README"), b"x").unwrap();
+        assert!(!wait_change(&mut w, Duration::from_millis(200)), "noise woke the watcher");
+
+        assert!(!wait_change(&mut w, Duration::from_millis(200)), "noise woke the watcher");
+        let _ = fs::read(db.join("supervise/status")).unwrap();
+        assert!(!wait_change(&mut w, Duration::from_millis(200)), "a reader woke the watcher");
+        fs::write(db.join("supervise/ok"), b"").unwrap();
+        assert!(!wait_change(&mut w, Duration::from_millis(200)), "ok opened");
+        fs::rename(db.join("supervise/status.new"), db.join("supervise/status")).unwrap();
+        assert!(wait_change(&mut w, Duration::from_secs(10)), "status rename");
+        fs::write(db.join("depends"), b"x\n").unwrap();
+        assert!(wait_change(&mut w, Duration::from_secs(10)), "depends written");
+        fs::write(scan.join("newentry"), b"").unwrap();
+        assert!(wait_change(&mut w, Duration::from_secs(10)), "entry in the services directory");
+        fs::write(scan.join("newentry"), b"more").unwrap();
+        assert!(!wait_change(&mut w, Duration::from_millis(200)), "a file written there");
+    }
+
+    #[test]
+    fn a_missing_directory_is_awaited_through_its_parent() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("sv/db");
+        fs::create_dir(d.path().join("sv")).unwrap();
+        let mut w = DepWatch::new().expect("inotify");
+        assert!(w.watch(None, &[(db.clone(), true)]));
+        assert_eq!(w.len(), 1);
+        assert!(!w.watch(None, &[(db.clone(), true)]), "nothing new");
+        fs::create_dir(&db).unwrap();
+        assert!(wait_change(&mut w, Duration::from_secs(10)));
+        assert!(w.watch(None, &[(db.clone(), true)]), "the same path, now itself watched");
+        assert_eq!(w.len(), 1, "db watched, its supervise/ not there yet; parent dropped");
+        fs::create_dir(db.join("supervise")).unwrap();
+        assert!(wait_change(&mut w, Duration::from_secs(10)));
+        assert!(w.watch(None, &[(db.clone(), true)]));
+        assert_eq!(w.len(), 2);
+        w.watch(None, &[]);
+        assert!(w.is_empty());
+        fs::write(db.join("depends"), b"x\n").unwrap();
+        assert!(!wait_change(&mut w, Duration::from_millis(100)), "unwatched");
+    }
+}
