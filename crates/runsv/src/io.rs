@@ -3,14 +3,15 @@
 //! files, relative to the service directory runsv works in.
 
 use crate::contain::{self, Contained, Env, SlotContain};
-use crate::machine::{Containment, Event, Io, Kind, Slot, Spawn};
+use crate::machine::{Containment, Event, Io, Kind, Listen, Slot, Spawn};
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use supervise::extras::{self, Ready};
 use supervise::status::{stat_line, write_files};
+use supervise::{listen, notify};
 use supervise::{Status, SuperviseDir};
 use unix::msg::Label;
 use unix::spawn::{Mask, OnError, Spawn as Child};
@@ -37,8 +38,24 @@ pub struct SlotFiles {
     pub contain: SlotContain,
 }
 
+/// The service's sockets: those of `listen`, and the notify socket.
+#[derive(Default)]
+pub struct Sockets {
+    held: Vec<listen::Bound>,
+    /// The content of `listen` the held sockets were bound from; `None`
+    /// after a failure, so that the next `u` tries again.
+    bound_from: Option<Vec<u8>>,
+    notify: Option<unix::notify::NotifySocket>,
+    /// The `STATUS=` text of the datagram being handled.
+    pending_status: Option<Vec<u8>>,
+}
+
+/// Longest `listen` file read (64 sockets of long unix paths fit).
+const MAX_LISTEN: u64 = 64 * 1024;
+
 pub struct SystemIo {
     pub label: Label,
+    pub sockets: Sockets,
     /// The log pipe (read end, write end) while a log service exists.
     pub log_pipe: Option<(OwnedFd, OwnedFd)>,
     pub main: SlotFiles,
@@ -154,6 +171,70 @@ impl SystemIo {
             }
         }
         evs
+    }
+
+    /// The held `listen` sockets, for the poll set while an on-demand start
+    /// waits for a client.
+    pub fn listen_fds(&self) -> impl Iterator<Item = i32> + '_ {
+        self.sockets.held.iter().map(|b| b.fd.as_raw_fd())
+    }
+
+    /// Whether a client waits on one of the held sockets.
+    pub fn connection_pending(&self) -> bool {
+        self.sockets.held.iter().any(|b| unix::socket::pending(&b.fd))
+    }
+
+    /// The notify socket, for the poll set.
+    pub fn notify_fd(&self) -> Option<i32> {
+        self.sockets.notify.as_ref().map(|n| n.as_fd().as_raw_fd())
+    }
+
+    /// The next datagram on the notify socket: its sender and what it
+    /// says; its `STATUS=` text is kept for [`Io::notify_status`].
+    pub fn read_notify(&mut self) -> Option<(i32, notify::Message)> {
+        let d = self.sockets.notify.as_ref()?.recv()?;
+        let msg = notify::parse(&d.data);
+        self.sockets.pending_status = msg.status.clone();
+        Some((d.pid.unwrap_or(0), msg))
+    }
+
+    fn listen_failed(&mut self, text: &[u8]) -> Listen {
+        self.sockets.bound_from = None;
+        self.label.warn(&[text]);
+        let line = [text, b"\n"].concat();
+        if let Err(e) = notify::write_record(&self.main.sup, listen::LISTEN_ERROR, &line) {
+            self.label.warn_err(&[b"unable to write ", &self.main.sup.name(listen::LISTEN_ERROR)], &e);
+        }
+        Listen::Failed
+    }
+
+    fn listen_fine(&mut self) {
+        if let Err(e) = notify::remove_record(&self.main.sup, listen::LISTEN_ERROR) {
+            self.label.warn_err(&[b"unable to remove ", &self.main.sup.name(listen::LISTEN_ERROR)], &e);
+        }
+    }
+
+    /// The notify socket, bound on first use; `NOTIFY_SOCKET` is its
+    /// absolute path, so that `./run` may change directory.
+    fn notify_path(&mut self) -> Option<Vec<u8>> {
+        use std::os::unix::ffi::OsStrExt;
+        if self.sockets.notify.is_none() {
+            let abs = match std::env::current_dir() {
+                Ok(d) => d.join("supervise").join(notify::SOCKET),
+                Err(e) => {
+                    self.label.warn_err(&[b"unable to bind supervise/notify"], &e);
+                    return None;
+                }
+            };
+            match unix::notify::NotifySocket::bind(&abs) {
+                Ok(n) => self.sockets.notify = Some(n),
+                Err(e) => {
+                    self.label.warn(&[b"unable to bind supervise/notify: ", e.to_string().as_bytes()]);
+                    return None;
+                }
+            }
+        }
+        self.sockets.notify.as_ref().map(|n| n.path().as_os_str().as_bytes().to_vec())
     }
 
     /// The readiness pipes to poll.
@@ -281,16 +362,56 @@ impl Io for SystemIo {
             }
         }
 
-        // The readiness pipe's dup comes last, after the log pipe's, so
-        // fd N cannot be clobbered.
-        let mut notify = None;
+        // The descriptor steps below come after the log pipe's (so an
+        // inetd-style socket wins fd 1), sockets before the readiness pipe.
+        // Descriptors below `above` are the sockets' targets (3..) and the
+        // scratch range their move uses: the readiness pipe's source must
+        // start above, or the move would overwrite it.
+        let mut above = 3;
+        if let Spawn::Run { sockets: true, .. } = *what {
+            let held = &self.sockets.held;
+            let fds: Vec<i32> = held.iter().map(|b| b.fd.as_raw_fd()).collect();
+            for key in [&b"LISTEN_FDS"[..], b"LISTEN_PID", b"LISTEN_FDNAMES"] {
+                spec.env_unset(key);
+            }
+            match &held[..] {
+                [one] if one.socket.stdio => {
+                    spec.dup2(fds[0], 0, fd_fail(self, false)).dup2(fds[0], 1, fd_fail(self, false));
+                }
+                _ => {
+                    let n = fds.len() as i32;
+                    above = fds.iter().map(|&fd| fd + 1).max().unwrap_or(0).max(3 + n) + n;
+                    let names: Vec<listen::Socket> = held.iter().map(|b| b.socket.clone()).collect();
+                    spec.pass_fds(&fds, fd_fail(self, false))
+                        .env_set(b"LISTEN_FDS", n.to_string().as_bytes())
+                        .env_set(b"LISTEN_FDNAMES", listen::fd_names(&names).as_bytes())
+                        .env_pid(b"LISTEN_PID");
+                }
+            }
+        }
+        // The readiness pipe's dup comes last, so fd N cannot be clobbered.
+        let mut ready_pipe = None;
         if let Spawn::Run { notification_fd: Some(fd), .. } = *what {
-            match unix::fd::pipe_cloexec() {
+            match unix::fd::pipe_cloexec().and_then(|(r, w)| Ok((r, unix::fd::dup_above(&w, above)?))) {
                 Ok((r, w)) => {
                     spec.dup2(w.as_raw_fd(), fd, fd_fail(self, is_log));
-                    notify = Some((r, w));
+                    ready_pipe = Some((r, w));
                 }
                 Err(e) => self.label.warn_err(&[b"unable to create notification pipe"], &e),
+            }
+        }
+        if let Spawn::Run { notify, .. } = *what {
+            if is_log {
+                // The log service has no notify socket: the service's
+                // stays as it is.
+            } else if notify {
+                if let Some(path) = self.notify_path() {
+                    spec.env_set(b"NOTIFY_SOCKET", &path);
+                }
+                // A new run starts without the status text of the last.
+                let _ = notify::remove_record(&self.main.sup, notify::STATUS_TEXT);
+            } else {
+                self.sockets.notify = None;
             }
         }
         child_signals(&mut spec);
@@ -301,7 +422,7 @@ impl Io for SystemIo {
                 return None;
             }
         };
-        if let (Some((r, w)), Some(files)) = (notify, self.files(slot)) {
+        if let (Some((r, w)), Some(files)) = (ready_pipe, self.files(slot)) {
             // Only the service holds the write end now: its exit is EOF.
             drop(w);
             let _ = unix::fd::set_nonblock(r.as_raw_fd(), true);
@@ -353,6 +474,65 @@ impl Io for SystemIo {
 
     fn close_log_pipe(&mut self) {
         self.log_pipe = None;
+    }
+
+    fn load_sockets(&mut self) -> Listen {
+        let raw = match File::open(listen::LISTEN).and_then(|f| {
+            let mut v = Vec::new();
+            f.take(MAX_LISTEN).read_to_end(&mut v).map(|_| v)
+        }) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.sockets.held.clear();
+                self.sockets.bound_from = None;
+                self.listen_fine();
+                return Listen::Absent;
+            }
+            Err(e) => {
+                let text = [b"unable to read listen: ", unix::errtext::io_text(&e).as_bytes()].concat();
+                return self.listen_failed(&text);
+            }
+            Ok(raw) => raw,
+        };
+        if self.sockets.bound_from.as_deref() == Some(&raw[..]) {
+            return Listen::Held;
+        }
+        let notification_fd = self.config(Kind::Main, extras::NOTIFICATION_FD, extras::parse_notification_fd);
+        let bound = listen::parse(&raw).and_then(|want| match listen::clash(&want, notification_fd) {
+            Some(e) => Err(e),
+            None => listen::rebind(&mut self.sockets.held, want),
+        });
+        match bound {
+            Ok(()) => {
+                self.sockets.bound_from = Some(raw);
+                self.listen_fine();
+                Listen::Held
+            }
+            Err(e) => self.listen_failed(e.to_string().as_bytes()),
+        }
+    }
+
+    fn close_sockets(&mut self) {
+        self.sockets.held.clear();
+        self.sockets.bound_from = None;
+    }
+
+    fn is_descendant(&mut self, pid: i32, ancestor: i32) -> bool {
+        unix::notify::is_descendant(pid, ancestor)
+    }
+
+    fn notify_status(&mut self) {
+        let text = self.sockets.pending_status.take().unwrap_or_default();
+        if let Err(e) = notify::write_record(&self.main.sup, notify::STATUS_TEXT, &text) {
+            self.label.warn_err(&[b"unable to write ", &self.main.sup.name(notify::STATUS_TEXT)], &e);
+        }
+    }
+
+    fn withdraw_ready(&mut self, slot: Kind) {
+        let Some(files) = self.files(slot) else { return };
+        if let Err(e) = extras::remove_ready(&files.sup) {
+            let name = files.sup.name(extras::READY);
+            self.label.warn_err(&[b"unable to remove ", &name], &e);
+        }
     }
 
     fn dependents_running(&mut self) -> bool {

@@ -59,6 +59,18 @@
 //!   twice as long each time up to MAX; a run that lasts MAX, a stop, or an
 //!   explicit `u`/`o` resets it; never less than runit's 1-second rule;
 //! - `control/C` scripts get the service's pid as `argv[1]` when it has one;
+//! - `listen` (man/runsv.8, SOCKETS AND NOTIFICATION): sockets bound
+//!   before the first start and held across restarts, crashes and `d`,
+//!   passed to every `./run` from fd 3 with `LISTEN_FDS`, `LISTEN_PID`
+//!   (the new process's own pid) and `LISTEN_FDNAMES`; read again by `u`
+//!   after an edit; a line that cannot be used holds the service down
+//!   (`supervise/listen-error`) until `u` finds it fixed;
+//! - `flag-on-demand` next to `listen`: `./run` only once a client waits
+//!   on a socket (the loop polls them only then), and again only for the
+//!   next client;
+//! - `notify-socket`: `supervise/notify`, `NOTIFY_SOCKET`; `READY=1` from
+//!   `./run` or a descendant is readiness, `STATUS=` goes to
+//!   `supervise/notify-status`, `STOPPING=1` withdraws readiness;
 //! - `depends` and `oneshot` (`supervise::depends`, module `deps`): start
 //!   after the dependencies are ready, stop before them, run once;
 //! - `cgroup/`: `./run` and `./finish` in a cgroup v2 of their own, with
@@ -178,6 +190,11 @@ impl Runsv {
                 fds.push(unix::poll::readable(r.as_raw_fd()));
             }
             fds.extend(self.io.ready_fds().map(unix::poll::readable));
+            fds.extend(self.io.notify_fd().map(unix::poll::readable));
+            let want_client = self.machine.wants_connection();
+            if want_client {
+                fds.extend(self.io.listen_fds().map(unix::poll::readable));
+            }
             fds.extend(self.io.deps.fd().map(unix::poll::readable));
             self.io.contain_fds(&mut fds);
             let mut deadline = [self.machine.deadline(), self.io.deps.deadline()].into_iter().flatten().min();
@@ -200,6 +217,13 @@ impl Runsv {
                 if self.io.read_ready_pipe(kind) {
                     self.step(Event::ReadyLine(kind));
                 }
+            }
+            while let Some((sender, m)) = self.io.read_notify() {
+                let status = m.status.is_some();
+                self.step(Event::Notify { sender, ready: m.ready, stopping: m.stopping, status });
+            }
+            if want_client && self.io.connection_pending() {
+                self.step(Event::ConnectionPending);
             }
             if self.io.deps.due(std::time::Instant::now()) {
                 for ev in self.io.deps.refresh() {
@@ -285,10 +309,22 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
     let mut machine = Machine::new(main_want, has_log.then_some(log_want), Now::read());
     let main_control = open_control("supervise/control", &label)?;
     let log_control = if has_log { Some(open_control("log/supervise/control", &label)?) } else { None };
+    // So is a status text or listen error of an earlier runsv's service.
+    for record in [supervise::notify::STATUS_TEXT, supervise::listen::LISTEN_ERROR] {
+        let _ = supervise::notify::remove_record(&SuperviseDir::main(), record);
+    }
     let main = opened(SuperviseDir::main());
     let log = has_log.then(|| opened(SuperviseDir::log()));
     let deps = deps::DepsIo::new(label.clone(), scan_dir, dir, main.sup.clone(), log.as_ref().map(|l| l.sup.clone()));
-    let mut io = SystemIo { label: label.clone(), log_pipe, main, log, deps, env: contain::Env::new(dir) };
+    let mut io = SystemIo {
+        label: label.clone(),
+        sockets: io::Sockets::default(),
+        log_pipe,
+        main,
+        log,
+        deps,
+        env: contain::Env::new(dir),
+    };
     // Read before the first status write replaces the old runsv's.
     let (orphan_main, orphan_log) = io.find_orphans();
     machine.publish_all(&mut io);

@@ -28,6 +28,14 @@
 //!   when the service is wanted down or told to exit;
 //! - `restart-backoff`, `timeout-kill`, `timeout-finish`, `flag-killpg` and
 //!   `flag-timeout-killpg` refine the delays and signals (docs/EXTENSIONS.md).
+//! - `listen` (man/runsv.8, SOCKETS AND NOTIFICATION): the service's
+//!   sockets are bound at the first tick and again by `u` after an edit;
+//!   while they cannot be, [`Hold::Sockets`] keeps the service down. They
+//!   go to every `./run`, and are closed by `x`. With `flag-on-demand`, a
+//!   start of `./run` waits under [`Hold::OnDemand`] until
+//!   [`Event::ConnectionPending`]. `notify-socket`: [`Event::Notify`] from
+//!   `./run` or its descendants marks readiness (`READY=1`), withdraws it
+//!   (`STOPPING=1`) and keeps the `STATUS=` text.
 //!
 //! Dependencies (opt-in, `depends` and `oneshot`, docs/EXTENSIONS.md):
 //! - the loop reads the dependencies' files and reports a [`DepView`] with
@@ -45,6 +53,8 @@
 
 use std::time::{Duration, Instant};
 use supervise::extras;
+use supervise::listen::{FLAG_ON_DEMAND, LISTEN};
+use supervise::notify::NOTIFY_SOCKET;
 use supervise::{State, Want};
 use unix::proc::WaitStatus;
 use unix::tai64n::Tai64n;
@@ -138,6 +148,18 @@ impl Holds {
     }
 }
 
+/// The service's `listen` sockets, as far as the table knows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Listen {
+    /// No `listen` file (or not read yet).
+    #[default]
+    Absent,
+    /// Every socket of `listen` is bound and held.
+    Held,
+    /// `listen` could not be read, parsed or bound (already reported).
+    Failed,
+}
+
 /// What a slot knows about its process. The first fields are what the
 /// status files show; the rest drive the decisions.
 #[derive(Clone, Debug)]
@@ -177,6 +199,12 @@ pub struct Slot {
     /// back-off short).
     floor: Option<Instant>,
     pub holds: Holds,
+    /// The main slot's `listen` sockets.
+    pub listen: Listen,
+    /// `listen` was read at least once (the first tick does it).
+    listen_read: bool,
+    /// A client is waiting (`flag-on-demand`): the next start may go.
+    demand: bool,
     /// The dependencies as last reported; `None` without `depends`.
     deps: Option<DepView>,
     /// A stop of `./run` waits for the hard dependents to go down, at
@@ -216,6 +244,9 @@ impl Slot {
             backoff_next: None,
             floor: None,
             holds: Holds::default(),
+            listen: Listen::Absent,
+            listen_read: false,
+            demand: false,
             deps: None,
             stop_wait: None,
             run_ok: None,
@@ -291,6 +322,12 @@ pub enum Event {
     CgroupEmpty(Kind),
     /// The start of a loop round: deadlines, the exit check, due starts.
     Tick,
+    /// A connection or datagram waits on one of the `listen` sockets
+    /// (polled only while [`Machine::wants_connection`]).
+    ConnectionPending,
+    /// A datagram on the notify socket from process `sender`: what it said
+    /// (the `STATUS=` text itself stays with the [`Io`]).
+    Notify { sender: i32, ready: bool, stopping: bool, status: bool },
 }
 
 /// What runsv does after a step.
@@ -306,7 +343,9 @@ pub enum Flow {
 pub enum Spawn {
     /// `./run` (or `./log/run`): the readiness pipe on fd N if asked for,
     /// and a process group of its own if a flag asks for one.
-    Run { notification_fd: Option<i32>, own_group: bool },
+    /// `sockets`: the held `listen` sockets (fd 3 up, `LISTEN_*`);
+    /// `notify`: the notify socket (`NOTIFY_SOCKET`).
+    Run { notification_fd: Option<i32>, own_group: bool, sockets: bool, notify: bool },
     /// `./finish CODE STATUS`: CODE is the exit code or -1 after a signal,
     /// STATUS the low byte of the wait status (the signal number).
     Finish { code: i32, status: i32 },
@@ -342,6 +381,18 @@ pub trait Io {
     fn unready(&mut self, slot: Kind, remove: bool);
     /// Closes runsv's ends of the log pipe, so the log service reads EOF.
     fn close_log_pipe(&mut self);
+    /// Reads `listen` and binds its sockets unless the file is unchanged
+    /// since they were bound; reports a failure (one warning line, and
+    /// `supervise/listen-error` until it is fixed).
+    fn load_sockets(&mut self) -> Listen;
+    /// Closes the held `listen` sockets (`x`).
+    fn close_sockets(&mut self);
+    /// Whether process `pid` is `ancestor` or one of its descendants.
+    fn is_descendant(&mut self, pid: i32, ancestor: i32) -> bool;
+    /// Keeps the `STATUS=` text of the datagram being handled.
+    fn notify_status(&mut self);
+    /// Removes `supervise/ready` (the service said `STOPPING=1`).
+    fn withdraw_ready(&mut self, slot: Kind);
     /// Whether a hard dependent of the service runs; if so the loop keeps
     /// watching them and reports [`Event::Dependents`].
     fn dependents_running(&mut self) -> bool;
@@ -512,6 +563,32 @@ impl Machine {
         }
     }
 
+    /// Whether the loop should watch the `listen` sockets for a client:
+    /// only while an on-demand start waits for one (a running service
+    /// accepts them itself).
+    pub fn wants_connection(&self) -> bool {
+        self.main.holds.contains(Hold::OnDemand)
+    }
+
+    /// (Re)reads `listen`: a failure holds the service down until a later
+    /// `u` succeeds.
+    fn load_listen(&mut self, io: &mut impl Io) {
+        let s = &mut self.main;
+        s.listen_read = true;
+        // Without the file (and nothing held from it) there is nothing
+        // to read: a service without `listen` is left exactly as it was.
+        if s.listen == Listen::Absent && !io.flag(Kind::Main, LISTEN) {
+            return;
+        }
+        s.listen = io.load_sockets();
+        s.holds.set(Hold::Sockets, s.listen == Listen::Failed);
+        // No socket to wait on, or no longer asked to: the start decides
+        // again.
+        if s.listen != Listen::Held || !io.flag(Kind::Main, FLAG_ON_DEMAND) {
+            s.holds.set(Hold::OnDemand, false);
+        }
+    }
+
     /// When the loop must wake up even if nothing happens.
     pub fn deadline(&self) -> Option<Instant> {
         let orphan = |o: Option<Orphan>| match o {
@@ -539,6 +616,9 @@ impl Machine {
         match ev {
             Event::Tick => {
                 self.orphan_timers(now, io);
+                if !self.main.listen_read {
+                    self.load_listen(io);
+                }
                 timers(&mut self.main, now, io);
                 if let Some(log) = &mut self.log {
                     timers(log, now, io);
@@ -551,12 +631,53 @@ impl Machine {
                 }
                 start_if_due(&mut self.main, now, io);
             }
+            Event::Control(Kind::Main, b'u') => {
+                // `sv up` after an edit of `listen` applies it; the start
+                // decides again whether to wait for a client.
+                self.load_listen(io);
+                control(&mut self.main, b'u', now, io);
+            }
+            Event::Control(Kind::Main, b'x') | Event::Terminate => {
+                control(&mut self.main, b'x', now, io);
+                if self.main.listen == Listen::Held {
+                    io.close_sockets();
+                    self.main.listen = Listen::Absent;
+                }
+                self.main.holds.set(Hold::OnDemand, false);
+            }
             Event::Control(kind, c) => {
                 if let Some(s) = self.slot_mut(kind) {
                     control(s, c, now, io);
                 }
             }
-            Event::Terminate => control(&mut self.main, b'x', now, io),
+            Event::ConnectionPending => {
+                let s = &mut self.main;
+                if s.holds.contains(Hold::OnDemand) {
+                    // The next tick starts it (after runit's 1-second rule).
+                    s.demand = true;
+                    s.holds.set(Hold::OnDemand, false);
+                }
+            }
+            Event::Notify { sender, ready, stopping, status } => {
+                let s = &mut self.main;
+                let from_service = s.pid > 0
+                    && s.state == State::Run
+                    && sender > 0
+                    && (sender == s.pid || io.is_descendant(sender, s.pid));
+                if !from_service {
+                    return Flow::Continue;
+                }
+                if status {
+                    io.notify_status();
+                }
+                if stopping && s.ready {
+                    s.ready = false;
+                    io.withdraw_ready(Kind::Main);
+                } else if ready && !s.ready {
+                    s.ready = true;
+                    io.set_ready(Kind::Main, s.pid);
+                }
+            }
             Event::Deps(kind, view) => {
                 if let Some(s) = self.slot_mut(kind) {
                     s.deps = Some(view);
@@ -759,6 +880,11 @@ fn start(s: &mut Slot, now: Now, io: &mut impl Io) {
         let code = if s.wstat.term_signal().is_some() { -1 } else { (s.wstat.0 >> 8) & 0xff };
         Spawn::Finish { code, status: s.wstat.low_byte() }
     } else {
+        // On demand: no `./run` until a client waits on a held socket.
+        if s.kind == Kind::Main && s.listen == Listen::Held && !s.demand && io.flag(s.kind, FLAG_ON_DEMAND) {
+            s.holds.set(Hold::OnDemand, true);
+            return;
+        }
         custom(s, b'u', io);
         if io.flag(s.kind, supervise::depends::ONESHOT) {
             io.oneshot_record(s.kind, None);
@@ -782,7 +908,13 @@ fn start(s: &mut Slot, now: Now, io: &mut impl Io) {
             }
             c => s.contained = c == Containment::Contained,
         }
-        Spawn::Run { notification_fd, own_group: s.group != Group::Shared }
+        let main = s.kind == Kind::Main;
+        Spawn::Run {
+            notification_fd,
+            own_group: s.group != Group::Shared,
+            sockets: main && s.listen == Listen::Held,
+            notify: main && io.flag(s.kind, NOTIFY_SOCKET),
+        }
     };
     let Some(pid) = io.spawn(s.kind, &what) else {
         s.not_before = Some(now.mono + FORK_RETRY);
@@ -799,6 +931,7 @@ fn start(s: &mut Slot, now: Now, io: &mut impl Io) {
         s.state = State::Run;
         s.stop_sent = false;
         s.kill_at = None;
+        s.demand = false;
     }
     s.pid = pid;
     s.pid_changed = true;

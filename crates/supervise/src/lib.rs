@@ -25,6 +25,8 @@ pub mod depstate;
 pub mod depwatch;
 pub mod extras;
 pub mod layout;
+pub mod listen;
+pub mod notify;
 pub mod start;
 pub mod status;
 

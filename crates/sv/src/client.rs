@@ -216,6 +216,36 @@ fn open_svdir(svdir: &[u8]) -> Result<OwnedFd, i32> {
     nix::fcntl::open(OsStr::from_bytes(svdir), flags, nix::sys::stat::Mode::empty()).map_err(|e| e as i32)
 }
 
+/// Whether the service in the current directory reports readiness
+/// (`notification-fd`, or `notify-socket` for a main service: runsv has
+/// no notify socket for a log service), so that `supervise/ready` counts.
+fn reports_readiness(main: bool) -> bool {
+    stat_errno(supervise::extras::NOTIFICATION_FD).is_none()
+        || (main && stat_errno(supervise::notify::NOTIFY_SOCKET).is_none())
+}
+
+/// The `-j` fields of `listen`, `flag-on-demand` and `notify-socket`, for a
+/// main service that has any of them.
+fn sockets_report(rec: &Status) -> Option<json::Sockets> {
+    use supervise::{listen, notify, SuperviseDir};
+    let listen = stat_errno(listen::LISTEN).is_none();
+    let notify = stat_errno(notify::NOTIFY_SOCKET).is_none();
+    if !listen && !notify {
+        return None;
+    }
+    let sup = SuperviseDir::main();
+    let listen_error = listen.then(|| notify::read_record(&sup, listen::LISTEN_ERROR)).flatten();
+    let on_demand = listen && stat_errno(listen::FLAG_ON_DEMAND).is_none();
+    Some(json::Sockets {
+        listen,
+        waiting: on_demand && listen_error.is_none() && rec.state == 0 && rec.want == b'u',
+        listen_error: listen_error.map(|t| t.strip_suffix(b"\n").map(<[u8]>::to_vec).unwrap_or(t)),
+        on_demand,
+        notify,
+        notify_status: notify.then(|| notify::read_record(&sup, notify::STATUS_TEXT)).flatten(),
+    })
+}
+
 /// `stat(path)`: `None` if it exists, else the errno.
 fn stat_errno(path: &str) -> Option<i32> {
     nix::sys::stat::stat(path).err().map(|e| e as i32)
@@ -436,10 +466,10 @@ impl Client {
     }
 
     /// Whether the current directory's service, running as `pid`, counts
-    /// as ready: always without `notification-fd`; with it, once runsv
+    /// as ready: always without `notification-fd` or `notify-socket`; with one, once runsv
     /// recorded the readiness of that very process in `supervise/ready`.
     fn ready_for(&self, pid: u32) -> bool {
-        if stat_errno(supervise::extras::NOTIFICATION_FD).is_some() {
+        if !reports_readiness(true) {
             return true;
         }
         matches!(supervise::extras::read_ready(&supervise::SuperviseDir::main()), Ok(Some(r)) if r.pid == pid)
@@ -447,7 +477,7 @@ impl Client {
 
     /// The fields of `-j` for the service (or log service) in the current
     /// directory, or the error text.
-    fn json_report(&self) -> Result<json::Report, Vec<u8>> {
+    fn json_report(&self, main: bool) -> Result<json::Report, Vec<u8>> {
         let with = |what: &[u8], e: &io::Error| [what, b": ", errtext::io_text(e).as_bytes()].concat();
         let dir = SuperviseDir::main();
         let ok = [b"unable to open ", &dir.name(layout::OK)[..]].concat();
@@ -470,7 +500,7 @@ impl Client {
             Some(libc::ENOENT) => Some(true),
             Some(_) => None,
         };
-        let ready = if stat_errno(supervise::extras::NOTIFICATION_FD).is_some() {
+        let ready = if !reports_readiness(main) {
             None
         } else {
             match supervise::extras::read_ready(&supervise::SuperviseDir::main()) {
@@ -489,6 +519,7 @@ impl Client {
             term: rec.term != 0,
             normally_up,
             ready,
+            sockets: if main { sockets_report(&rec) } else { None },
             waiting: supervise::depends::read_waiting(&dir).ok().flatten(),
             oneshot: if stat_errno(supervise::depends::ONESHOT).is_none() {
                 supervise::depends::read_oneshot(&dir).ok().flatten().map(|r| r.outcome)
@@ -507,7 +538,7 @@ impl Client {
         let mut o = json::Object::new(&mut out);
         o.name(&self.name);
         let mut errors = 0;
-        match self.json_report() {
+        match self.json_report(true) {
             Err(text) => {
                 errors += 1;
                 o.str("error", &text);
@@ -525,7 +556,7 @@ impl Client {
                     }
                     Ok(()) => {
                         self.away = true;
-                        let log = self.json_report();
+                        let log = self.json_report(false);
                         let mut inner = json::Object::new(o.raw("log"));
                         match log {
                             Ok(r) => r.fields(&mut inner),
@@ -587,7 +618,10 @@ impl Client {
             return -1;
         }
         let first = letters.first().copied().unwrap_or(0);
-        if self.rec.want == first && (first != b'd' || self.rec.term == 1) {
+        // `u` is how runsv learns of an edited `listen` (or a fixed one
+        // that held the service down): sent even when already wanted up.
+        let reread_listen = first == b'u' && stat_errno(supervise::listen::LISTEN).is_none();
+        if self.rec.want == first && !reread_listen && (first != b'd' || self.rec.term == 1) {
             return 0;
         }
         let dir = SuperviseDir::main();

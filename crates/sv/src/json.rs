@@ -21,6 +21,13 @@
 //! `./run` back for them, `"cycle":["web","db","web"]` for a dependency
 //! cycle, and `"oneshot":"done"` or `"failed"` once its `./run` ended
 //! (then `state` says `done` or `failed` instead of `down`).
+//!
+//! Only for a main service with the files (man/runsv.8, SOCKETS AND
+//! NOTIFICATION): `listen_error` (`listen`: why the service is held down,
+//! else `null`), `waiting` (`flag-on-demand`: `"connection"` while runsv
+//! waits for a client, else `null`) and `notify_status` (`notify-socket`:
+//! the last `STATUS=` text, else `null`). With `notify-socket`, `ready`
+//! reports `READY=1` like a `notification-fd` newline.
 
 /// Appends `s` as a JSON string literal.
 pub fn string(out: &mut Vec<u8>, s: &[u8]) {
@@ -133,6 +140,23 @@ pub struct Report {
     /// path, `memory.current` and `pids.current` (`None` where the
     /// controller is not enabled). The three fields are left out otherwise.
     pub cgroup: Option<(Vec<u8>, Option<u64>, Option<u64>)>,
+    /// `None` without `listen` and `notify-socket` (no fields added).
+    pub sockets: Option<Sockets>,
+}
+
+/// The fields for `listen`, `flag-on-demand` and `notify-socket`, each
+/// present only when its file is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sockets {
+    pub listen: bool,
+    /// Why `listen` holds the service down (`supervise/listen-error`).
+    pub listen_error: Option<Vec<u8>>,
+    pub on_demand: bool,
+    /// Down and wanted up with `flag-on-demand`: waiting for a client.
+    pub waiting: bool,
+    pub notify: bool,
+    /// The last `STATUS=` text (`supervise/notify-status`).
+    pub notify_status: Option<Vec<u8>>,
 }
 
 impl Report {
@@ -218,6 +242,25 @@ impl Report {
             num("memory_current", mem);
             num("pids_current", pids);
         }
+        if let Some(k) = &self.sockets {
+            let text = |o: &mut Object, key: &str, v: &Option<Vec<u8>>| match v {
+                Some(t) => o.str(key, t),
+                None => o.null(key),
+            };
+            if k.listen {
+                text(o, "listen_error", &k.listen_error);
+            }
+            if k.on_demand {
+                if k.waiting {
+                    o.str("waiting", b"connection");
+                } else {
+                    o.null("waiting");
+                }
+            }
+            if k.notify {
+                text(o, "notify_status", &k.notify_status);
+            }
+        }
     }
 }
 
@@ -269,6 +312,7 @@ mod tests {
             waiting: None,
             oneshot: None,
             cgroup: None,
+            sockets: None,
         };
         let mut out = Vec::new();
         let mut o = Object::new(&mut out);
@@ -317,5 +361,26 @@ mod tests {
             s.ends_with(",\"cgroup\":\"/sys/fs/cgroup/web\",\"memory_current\":4096,\"pids_current\":null}"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn socket_fields_appear_only_with_their_files() {
+        let line = |k: Sockets| {
+            let r = Report { state: 0, want: b'u', normally_up: Some(true), sockets: Some(k), ..Report::default() };
+            let mut out = Vec::new();
+            let mut o = Object::new(&mut out);
+            r.fields(&mut o);
+            o.end();
+            let s = String::from_utf8(out).unwrap();
+            s[s.find("\"ready_since\":null").unwrap() + 18..].to_string()
+        };
+        assert_eq!(line(Sockets::default()), "}");
+        let k = Sockets { listen: true, on_demand: true, waiting: true, ..Sockets::default() };
+        assert_eq!(line(k), ",\"listen_error\":null,\"waiting\":\"connection\"}");
+        let k = Sockets { listen: true, listen_error: Some(b"listen: line 2: x".to_vec()), ..Sockets::default() };
+        assert_eq!(line(k), ",\"listen_error\":\"listen: line 2: x\"}");
+        let k = Sockets { notify: true, notify_status: Some(b"up 3".to_vec()), ..Sockets::default() };
+        assert_eq!(line(k), ",\"notify_status\":\"up 3\"}");
+        assert_eq!(line(Sockets { notify: true, ..Sockets::default() }), ",\"notify_status\":null}");
     }
 }

@@ -41,10 +41,28 @@ pub fn is_open(fd: RawFd) -> bool {
     borrow(fd).and_then(|b| fcntl(b, FcntlArg::F_GETFD)).is_ok()
 }
 
+/// A close-on-exec duplicate of `fd` numbered `min` or higher (the lowest
+/// free number there): keeps a descriptor clear of numbers a child's
+/// descriptor moves will overwrite.
+pub fn dup_above(fd: &impl std::os::fd::AsFd, min: RawFd) -> io::Result<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let raw = fcntl(fd.as_fd(), FcntlArg::F_DUPFD_CLOEXEC(min)).map_err(io::Error::from)?;
+    // SAFETY: fcntl succeeded, so `raw` is a new descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::fd::AsRawFd;
+
+    #[test]
+    fn dup_above_gives_a_number_at_least_min() {
+        let (r, _w) = pipe_cloexec().unwrap();
+        let d = dup_above(&r, 100).unwrap();
+        assert!(d.as_raw_fd() >= 100);
+        assert_ne!(fcntl(&d, FcntlArg::F_GETFD).unwrap() & libc::FD_CLOEXEC, 0);
+    }
 
     #[test]
     fn flags_round_trip() {

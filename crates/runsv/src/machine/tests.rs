@@ -3,6 +3,8 @@
 
 use super::*;
 use std::collections::HashMap;
+use supervise::listen::FLAG_ON_DEMAND;
+use supervise::notify::NOTIFY_SOCKET;
 
 /// What the fake world did, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +17,10 @@ enum Did {
     CloseLogPipe,
     Waiting(Kind, bool),
     Oneshot(Kind, Option<bool>),
+    LoadSockets,
+    CloseSockets,
+    NotifyStatus,
+    WithdrawReady(Kind),
     Drain(Kind),
     Release(Kind),
     OrphanSignal(Kind, i32),
@@ -36,6 +42,10 @@ struct Fake {
     dependents: bool,
     /// Every status written: (slot, pid, state, want, paused, term).
     published: Vec<(Kind, i32, State, Want, bool, bool)>,
+    /// What the next `load_sockets` returns.
+    listen: Listen,
+    /// (pid, ancestor) pairs that are descendants.
+    descendants: Vec<(i32, i32)>,
     /// What `contain` answers (`Off` by default: no `cgroup/`).
     containment: Containment,
     /// Whether a drained cgroup still has processes.
@@ -44,7 +54,7 @@ struct Fake {
 
 impl Fake {
     fn new() -> Fake {
-        Fake { next_pid: 100, containment: Containment::Off, ..Fake::default() }
+        Fake { next_pid: 100, ..Fake::default() }
     }
     fn with(mut self, kind: Kind, name: &'static str, content: &'static [u8]) -> Fake {
         self.files.insert((kind, name), content);
@@ -128,6 +138,22 @@ impl Io for Fake {
     fn oneshot_record(&mut self, slot: Kind, ok: Option<bool>) {
         self.did.push(Did::Oneshot(slot, ok));
     }
+    fn load_sockets(&mut self) -> Listen {
+        self.did.push(Did::LoadSockets);
+        self.listen
+    }
+    fn close_sockets(&mut self) {
+        self.did.push(Did::CloseSockets);
+    }
+    fn is_descendant(&mut self, pid: i32, ancestor: i32) -> bool {
+        self.descendants.contains(&(pid, ancestor))
+    }
+    fn notify_status(&mut self) {
+        self.did.push(Did::NotifyStatus);
+    }
+    fn withdraw_ready(&mut self, slot: Kind) {
+        self.did.push(Did::WithdrawReady(slot));
+    }
     fn contain(&mut self, slot: Kind) -> Containment {
         // Not in `did`: every start asks, and most tests have no cgroup/.
         let _ = slot;
@@ -149,7 +175,7 @@ impl Io for Fake {
     }
 }
 
-const RUN: Spawn = Spawn::Run { notification_fd: None, own_group: false };
+const RUN: Spawn = Spawn::Run { notification_fd: None, own_group: false, sockets: false, notify: false };
 const TERM: i32 = libc::SIGTERM;
 const CONT: i32 = libc::SIGCONT;
 const KILL: i32 = libc::SIGKILL;
@@ -558,7 +584,10 @@ fn timeout_finish_kills_a_slow_finish() {
 #[test]
 fn flag_killpg_sends_stops_to_the_group() {
     let mut r = Rig::new(Want::Up, Fake::new().with(Kind::Main, extras::FLAG_KILLPG, b""));
-    assert_eq!(r.io.spawns(), vec![Spawn::Run { notification_fd: None, own_group: true }]);
+    assert_eq!(
+        r.io.spawns(),
+        vec![Spawn::Run { notification_fd: None, own_group: true, sockets: false, notify: false }]
+    );
     r.letter(b'h');
     assert_eq!(r.io.kills(), vec![(101, libc::SIGHUP)], "other letters go to the pid");
     r.letter(b'd');
@@ -572,7 +601,10 @@ fn flag_timeout_killpg_sends_only_the_timeout_kill_to_the_group() {
     let io =
         Fake::new().with(Kind::Main, extras::FLAG_TIMEOUT_KILLPG, b"").with(Kind::Main, extras::TIMEOUT_KILL, b"100");
     let mut r = Rig::new(Want::Up, io);
-    assert_eq!(r.io.spawns(), vec![Spawn::Run { notification_fd: None, own_group: true }]);
+    assert_eq!(
+        r.io.spawns(),
+        vec![Spawn::Run { notification_fd: None, own_group: true, sockets: false, notify: false }]
+    );
     r.letter(b'd');
     assert_eq!(r.io.kills(), vec![(101, TERM), (101, CONT)]);
     r.later(100);
@@ -635,7 +667,11 @@ fn restart_backoff_does_not_apply_to_a_stop_and_u_cuts_it_short() {
 fn notification_fd_readiness_lasts_as_long_as_the_run() {
     let mut r = Rig::new(Want::Up, Fake::new().with(Kind::Main, extras::NOTIFICATION_FD, b"5\n"));
     let did = r.io.take();
-    assert!(did.contains(&Did::Spawn(Kind::Main, Spawn::Run { notification_fd: Some(5), own_group: false }, 101)));
+    assert!(did.contains(&Did::Spawn(
+        Kind::Main,
+        Spawn::Run { notification_fd: Some(5), own_group: false, sockets: false, notify: false },
+        101
+    )));
     r.step(Event::ReadyLine(Kind::Main));
     r.step(Event::ReadyLine(Kind::Main));
     assert_eq!(r.io.take(), vec![Did::Ready(Kind::Main, 101)], "once per run");
@@ -1033,6 +1069,195 @@ fn a_service_stopped_for_its_dependencies_restarts_without_the_one_second_pause(
     r.exit(Kind::Main, 1);
     r.later(100);
     assert!(r.io.spawns().is_empty());
+}
+
+const SOCKETS: Spawn = Spawn::Run { notification_fd: None, own_group: false, sockets: true, notify: false };
+
+fn with_listen(listen: Listen) -> Fake {
+    let mut io = Fake::new().with(Kind::Main, supervise::listen::LISTEN, b"tcp:127.0.0.1:1\n");
+    io.listen = listen;
+    io
+}
+
+#[test]
+fn listen_is_read_at_the_first_tick_and_its_sockets_go_to_every_run() {
+    let mut r = Rig::new(Want::Up, with_listen(Listen::Held));
+    let did = r.io.take();
+    assert_eq!(did.first(), Some(&Did::LoadSockets));
+    assert!(did.contains(&Did::Spawn(Kind::Main, SOCKETS, 101)));
+    r.exit(Kind::Main, 0);
+    r.later(1000);
+    assert_eq!(r.io.spawns(), vec![SOCKETS], "a restart gets the same sockets; listen is not read again");
+}
+
+#[test]
+fn listen_is_read_even_for_a_service_that_starts_down() {
+    let mut r = Rig::new(Want::Down, with_listen(Listen::Held));
+    assert_eq!(r.io.take(), vec![Did::LoadSockets], "bound, so clients queue until sv up");
+    r.letter(b'u');
+    let did = r.io.take();
+    assert_eq!(did.first(), Some(&Did::LoadSockets), "sv up reads it again");
+    assert!(did.contains(&Did::Spawn(Kind::Main, SOCKETS, 101)));
+}
+
+#[test]
+fn a_listen_failure_holds_the_service_until_u_succeeds() {
+    let mut r = Rig::new(Want::Up, with_listen(Listen::Failed));
+    assert_eq!(r.io.take(), vec![Did::LoadSockets]);
+    assert!(r.main().holds.contains(Hold::Sockets));
+    assert_eq!(r.io.published.last(), Some(&(Kind::Main, 0, State::Down, Want::Up, false, false)));
+    assert_eq!(r.m.deadline(), None, "no retry timer: only sv up reads it again");
+    r.later(5000);
+    assert!(r.io.take().is_empty());
+    r.letter(b'u');
+    assert_eq!(r.io.take(), vec![Did::LoadSockets], "still failing: still held");
+    r.io.listen = Listen::Held;
+    r.letter(b'u');
+    assert_eq!(r.io.spawns(), vec![SOCKETS]);
+    assert!(r.main().holds.is_empty());
+}
+
+#[test]
+fn x_closes_the_sockets() {
+    let mut r = Rig::new(Want::Up, with_listen(Listen::Held));
+    r.io.take();
+    r.letter(b'x');
+    let did = r.io.take();
+    assert!(did.contains(&Did::CloseSockets), "{did:?}");
+    assert_eq!(r.main().listen, Listen::Absent);
+    let mut r = Rig::new(Want::Up, with_listen(Listen::Held));
+    r.step(Event::Terminate);
+    assert!(r.io.take().contains(&Did::CloseSockets));
+}
+
+#[test]
+fn down_and_crashes_keep_the_sockets() {
+    let mut r = Rig::new(Want::Up, with_listen(Listen::Held));
+    r.io.take();
+    r.letter(b'd');
+    r.exit(Kind::Main, 0);
+    r.step(Event::Exited(Kind::Main, WaitStatus(libc::SIGSEGV)));
+    r.later(2000);
+    assert!(!r.io.take().contains(&Did::CloseSockets));
+    assert_eq!(r.main().listen, Listen::Held);
+}
+
+fn on_demand() -> Rig {
+    let mut r = Rig::new(Want::Up, with_listen(Listen::Held).with(Kind::Main, FLAG_ON_DEMAND, b""));
+    assert_eq!(r.io.take(), vec![Did::LoadSockets], "no ./run before a client");
+    r
+}
+
+#[test]
+fn on_demand_waits_for_a_client_without_waking_up() {
+    let mut r = on_demand();
+    assert!(r.main().holds.contains(Hold::OnDemand));
+    assert!(r.m.wants_connection());
+    assert_eq!(r.m.deadline(), None, "nothing wakes up while no client comes");
+    assert_eq!(r.io.published.last(), Some(&(Kind::Main, 0, State::Down, Want::Up, false, false)));
+    r.later(60_000);
+    assert!(r.io.take().is_empty());
+    r.step(Event::ConnectionPending);
+    assert!(!r.m.wants_connection(), "the socket is left to the service from here");
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![SOCKETS]);
+}
+
+#[test]
+fn on_demand_does_not_restart_until_the_next_client() {
+    let mut r = on_demand();
+    r.step(Event::ConnectionPending);
+    r.tick();
+    r.io.take();
+    assert!(!r.m.wants_connection(), "not while it runs");
+    r.clock.advance(3000);
+    r.exit(Kind::Main, 0);
+    r.later(5000);
+    assert!(r.io.spawns().is_empty());
+    assert!(r.m.wants_connection());
+    r.step(Event::ConnectionPending);
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![SOCKETS]);
+}
+
+#[test]
+fn on_demand_keeps_runits_second_between_starts() {
+    let mut r = on_demand();
+    r.step(Event::ConnectionPending);
+    r.tick();
+    r.io.take();
+    r.exit(Kind::Main, 1);
+    r.tick();
+    assert!(!r.m.wants_connection(), "within the second nothing could start: sockets not watched");
+    assert!(r.m.deadline().is_some());
+    r.later(1000);
+    assert!(r.io.spawns().is_empty());
+    assert!(r.m.wants_connection(), "then it waits for a client");
+    assert_eq!(r.m.deadline(), None);
+    r.step(Event::ConnectionPending);
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![SOCKETS]);
+}
+
+#[test]
+fn on_demand_with_the_service_down_remembers_the_client_for_sv_up() {
+    let mut r = on_demand();
+    r.letter(b'd');
+    r.step(Event::ConnectionPending);
+    r.tick();
+    assert!(r.io.spawns().is_empty(), "wanted down");
+    assert!(!r.m.wants_connection(), "no busy loop on a socket nobody accepts from");
+    r.letter(b'u');
+    assert_eq!(r.io.spawns(), vec![SOCKETS], "the waiting client gets served");
+}
+
+#[test]
+fn without_listen_flag_on_demand_changes_nothing() {
+    let mut r = Rig::new(Want::Up, Fake::new().with(Kind::Main, FLAG_ON_DEMAND, b""));
+    assert_eq!(r.io.spawns(), vec![RUN]);
+}
+
+fn notifying() -> Rig {
+    let mut r = Rig::new(Want::Up, Fake::new().with(Kind::Main, NOTIFY_SOCKET, b""));
+    assert_eq!(r.main().pid, 101);
+    r.io.take();
+    r
+}
+
+#[test]
+fn notify_socket_is_passed_and_ready_1_from_the_service_makes_it_ready() {
+    let mut r = Rig::new(Want::Up, Fake::new().with(Kind::Main, NOTIFY_SOCKET, b""));
+    let notify = Spawn::Run { notification_fd: None, own_group: false, sockets: false, notify: true };
+    assert_eq!(r.io.spawns(), vec![notify]);
+    r.step(Event::Notify { sender: 101, ready: true, stopping: false, status: true });
+    assert_eq!(r.io.take(), vec![Did::NotifyStatus, Did::Ready(Kind::Main, 101)]);
+    r.step(Event::Notify { sender: 101, ready: true, stopping: false, status: false });
+    assert!(r.io.take().is_empty(), "ready once per run");
+}
+
+#[test]
+fn notify_from_a_descendant_counts_from_anyone_else_not() {
+    let mut r = notifying();
+    r.step(Event::Notify { sender: 555, ready: true, stopping: false, status: true });
+    assert!(r.io.take().is_empty(), "not the service's");
+    r.io.descendants.push((556, 101));
+    r.step(Event::Notify { sender: 556, ready: true, stopping: false, status: false });
+    assert_eq!(r.io.take(), vec![Did::Ready(Kind::Main, 101)]);
+}
+
+#[test]
+fn stopping_1_withdraws_readiness_and_nothing_counts_without_a_run() {
+    let mut r = notifying();
+    r.step(Event::Notify { sender: 101, ready: false, stopping: true, status: false });
+    assert!(r.io.take().is_empty(), "not ready: nothing to withdraw");
+    r.step(Event::Notify { sender: 101, ready: true, stopping: false, status: false });
+    r.step(Event::Notify { sender: 101, ready: false, stopping: true, status: false });
+    assert_eq!(r.io.take(), vec![Did::Ready(Kind::Main, 101), Did::WithdrawReady(Kind::Main)]);
+    r.letter(b'd');
+    r.exit(Kind::Main, 0);
+    r.io.take();
+    r.step(Event::Notify { sender: 101, ready: true, stopping: false, status: true });
+    assert!(r.io.take().is_empty(), "the pid is gone: a late or reused sender is ignored");
 }
 
 // ----- orphans of a killed runsv, and cgroup/ containment --------------------
