@@ -86,25 +86,12 @@ impl Label {
         self.emit(b"warning: ", parts);
     }
 
-    /// `LABEL: fatal: PARTS`
-    pub fn fatal(&self, parts: &[&[u8]]) {
-        self.emit(b"fatal: ", parts);
-    }
-
     /// `LABEL: warning: PARTS: ERRTEXT`
     pub fn warn_err(&self, parts: &[&[u8]], e: &io::Error) {
         let mut all = parts.to_vec();
         all.push(b": ");
         all.push(crate::errtext::io_text(e).as_bytes());
         self.warn(&all);
-    }
-
-    /// `LABEL: fatal: PARTS: ERRTEXT`
-    pub fn fatal_err(&self, parts: &[&[u8]], e: &io::Error) {
-        let mut all = parts.to_vec();
-        all.push(b": ");
-        all.push(crate::errtext::io_text(e).as_bytes());
-        self.fatal(&all);
     }
 
     /// `LABEL: fatal: PARTS[: ERRTEXT]\n` as a [`Fatal`] with `code`, for
