@@ -222,9 +222,13 @@ fn a_killed_runsv_is_restarted_promptly() {
     let t0 = Instant::now();
     wait_for_within("a new runsv", PICKUP, || s.runsv_of("svc").is_some_and(|p| p != old));
     eprintln!("restart took {:?}", t0.elapsed());
-    // As with runit, the orphaned service keeps running (killed with the
-    // test's process group).
-    assert!(alive(svc_pid));
+    // Unlike runit's, the new runsv first stops the orphaned service (man
+    // runsv(8), AFTER A KILLED RUNSV), then starts a new one: never two.
+    let pid_file = s.sd.join("svc/supervise/pid");
+    wait_for("the orphan stopped and a new service started", || {
+        let now = fs::read_to_string(&pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok());
+        !alive(svc_pid) && now.is_some_and(|p| p != svc_pid && alive(p))
+    });
 }
 
 #[test]
