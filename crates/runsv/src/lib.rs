@@ -31,7 +31,7 @@
 //!   linked outside stays controllable (runit soft-locks,
 //!   void-linux/runit#25);
 //! - `supervise/lock`, `control` and `ok` are never opened through a
-//!   symlink (a fatal `symbolic link loop` instead).
+//!   symlink (a fatal `symbolic link loop` instead);
 //! - a `./run` (and log service) left running by a runsv killed with
 //!   SIGKILL is found through `supervise/start` (pid, start time, boot id;
 //!   a new file runit's tools ignore), stopped service first, then the log
@@ -39,8 +39,7 @@
 //!   (runit starts one beside the orphan; module `contain`,
 //!   [`machine::Orphan`]).
 //!
-//! Opt-in extras (docs/EXTENSIONS.md; `supervise::extras` has the file
-//! formats). A
+//! Opt-in extras (docs/EXTENSIONS.md; `supervise` has the file formats). A
 //! service directory (or `log/`) without these files behaves as above:
 //! - `notification-fd` N: `./run` gets the write end of a pipe on fd N; the
 //!   first newline written there creates `supervise/ready` (`@TAI64N PID`),
