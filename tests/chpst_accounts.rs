@@ -7,7 +7,7 @@
 mod util;
 
 use std::fs;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,6 +26,12 @@ fn root_with(dir: &Path, nsswitch: &str) -> PathBuf {
     fs::write(root.join("etc/passwd"), "root:x:0:0::/:/bin/sh\nsvc:x:4242:4343::/:/bin/sh\n").unwrap();
     fs::write(root.join("etc/group"), "root:x:0:\nsvcgrp:x:4343:\nother:x:4545:\n").unwrap();
     fs::write(root.join("etc/nsswitch.conf"), nsswitch).unwrap();
+    // The commands run as svc (4242) inside: whatever the umask and the
+    // checkout's location, that user may enter the root and read the files.
+    for p in ["", "usr", "proc", "etc", "etc/passwd", "etc/group", "etc/nsswitch.conf"] {
+        let mode = if root.join(p).is_dir() { 0o755 } else { 0o644 };
+        fs::set_permissions(root.join(p), fs::Permissions::from_mode(mode)).unwrap();
+    }
     root
 }
 

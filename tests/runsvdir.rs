@@ -196,9 +196,15 @@ fn an_idle_runsvdir_does_not_wake_up() {
             .map(|l| l.rsplit('\t').next().unwrap().trim().parse::<u64>().unwrap())
             .sum()
     };
-    // Let the start-up settle: runsv's own writes to the title pipe.
-    std::thread::sleep(Duration::from_millis(500));
-    let before = switches(s.pid());
+    // Let the start-up settle (runsv's own writes to the title pipe): two
+    // samples alike, however long the machine takes to get there.
+    let mut before = switches(s.pid());
+    wait_for("the start-up to settle", || {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = switches(s.pid());
+        std::mem::replace(&mut before, now) == now
+    });
+    // Observing: nothing happens for 6 s.
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(switches(s.pid()) - before, 0, "runsvdir woke up while nothing changed");
 }
@@ -216,9 +222,13 @@ fn a_killed_runsv_is_restarted_promptly() {
     let t0 = Instant::now();
     wait_for_within("a new runsv", PICKUP, || s.runsv_of("svc").is_some_and(|p| p != old));
     eprintln!("restart took {:?}", t0.elapsed());
-    // As with runit, the orphaned service keeps running (killed with the
-    // test's process group).
-    assert!(alive(svc_pid));
+    // Unlike runit's, the new runsv first stops the orphaned service (man
+    // runsv(8), AFTER A KILLED RUNSV), then starts a new one: never two.
+    let pid_file = s.sd.join("svc/supervise/pid");
+    wait_for("the orphan stopped and a new service started", || {
+        let now = fs::read_to_string(&pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok());
+        !alive(svc_pid) && now.is_some_and(|p| p != svc_pid && alive(p))
+    });
 }
 
 #[test]
@@ -305,9 +315,11 @@ fn term_runsvdir_as_pid_1(container: bool) -> (Vec<bool>, Option<i32>, Scan) {
     } else {
         cmd.env_remove("RUNIT_RS_CONTAINER");
     }
+    // Kept until the end: a copy's directory goes when this is dropped.
+    let bin = runsvdir();
     let mut unshare = Proc::spawn(
         cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
-            .arg(runsvdir())
+            .arg(&bin)
             .arg(&s.sd)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -188,7 +188,9 @@ fn soak(how_long: Duration) {
          {lines} log lines kept\n  before {before:?}\n  after  {after:?}",
         t0.elapsed()
     );
-    assert!(crashes as u64 >= t0.elapsed().as_secs() / 2, "crash loop stalled at {crashes}");
+    // Not stalled: it goes on restarting (about once a second, runit's
+    // rule; how fast on a loaded machine is not this test's business).
+    wait_for_within("the crash loop to go on restarting", Duration::from_secs(20), || s.crash_starts() >= crashes + 2);
     assert_eq!(before.fds, after.fds, "descriptors changed");
     for ((name, a), (_, b)) in before.rss.iter().zip(&after.rss) {
         assert!(*b <= a + 512, "{name}: RSS {a} kB -> {b} kB");

@@ -844,13 +844,27 @@ fn svwait_sets_the_default_timeout_and_w_overrides_it() {
     assert_transcript(&got, 1, "timeout: run: ./svc: (pid 4242) 0s, want down\n", "");
     // Not before runit's second check, 420 ms in, even with a limit of 0.
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(420) && took < Duration::from_secs(3), "{took:?}");
+    assert!(took >= Duration::from_millis(420), "{took:?}");
     let t = Instant::now();
-    let got = sv_env(f.root(), &[("SVWAIT", "30")], &["-w", "1", "stop", "./svc"]);
+    let got = sv_env(f.root(), &[("SVWAIT", "60")], &["-w", "1", "stop", "./svc"]);
     assert_transcript(&got, 1, "timeout: run: ./svc: (pid 4242) 0s, want down\n", "");
     let took = t.elapsed();
-    // The timeout rule is runit's: elapsed strictly greater than the limit.
-    assert!(took > Duration::from_secs(1) && took < Duration::from_secs(5), "{took:?}");
+    // The timeout rule is runit's: elapsed strictly greater than the
+    // limit. The upper bound only has to stay below SVWAIT's 60 s.
+    assert!(took > Duration::from_secs(1) && took < Duration::from_secs(30), "{took:?}");
+    // SVWAIT=60 replaces the default of 7 s: an sv still waiting after 8 s
+    // (a sleep lasts at least that long, whatever the load) reports the
+    // stop once it happens.
+    let mut c = cmd(&util::bin("sv"), f.root(), &["stop", "./svc"]);
+    c.env("SVWAIT", "60").stdout(Stdio::piped());
+    let mut p = Proc::spawn(&mut c);
+    std::thread::sleep(Duration::from_secs(8));
+    assert!(p.running(), "sv gave up before SVWAIT's 60 s: {:?}", p.exited());
+    f.record("svc", DOWN);
+    assert_eq!(p.wait_exit().code(), Some(0));
+    let mut out = String::new();
+    p.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert!(same_modulo_seconds(&out, "ok: down: ./svc: 5s, normally up\n"), "{out:?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1019,7 +1033,9 @@ fn a_stop_that_times_out_prints_timeout_and_force_stop_kills() {
         let took = t.elapsed();
         let line = format!("timeout: run: ./svc: (pid {pid}) 1s, want down, got TERM\n");
         assert_transcript_within(&got, 1, &line, "", 5);
-        assert!(took > Duration::from_secs(1) && took < Duration::from_secs(4), "{took:?}");
+        // Not early; how late is the machine's business (that -w replaces
+        // the default 7 s is svwait_sets_the_default_timeout_and_w_overrides_it's).
+        assert!(took > Duration::from_secs(1), "{took:?}");
         let got = sv_in(dir, &["-w", "1", "force-stop", "./svc"]);
         let line = format!("kill: run: ./svc: (pid {pid}) 2s, want down, got TERM\n");
         assert_transcript_within(&got, 1, &line, "", 5);
@@ -1400,11 +1416,15 @@ fn letters_runsv_never_answers_do_not_delay_the_first_check() {
     w.mute("later", Rec { age: -100, ..DOWN });
     let t = Instant::now();
     assert_transcript(&w.sv(&["-v", "down", "./later"]), 0, "ok: down: ./later: 0s, normally up\n", "");
-    let patience = t.elapsed();
+    // sv's patience for an answer (ACK_PATIENCE in crates/sv/src/client.rs)
+    // is a sleep: a run that waited for it takes at least that long.
+    const PATIENCE: Duration = Duration::from_millis(1200);
+    let waited = t.elapsed();
+    assert!(waited >= PATIENCE, "sv did not wait for the answer to `d`: {waited:?}");
     // runsv ignores `t` for a service that is not running, and never
     // answers `h`: sv must not wait for a new `status` before checking.
-    // Each takes less than the patience just measured under the same
-    // load (an sv that waited for an answer would take at least as long).
+    // An sv that waited could never finish a run in less than PATIENCE;
+    // one that does not, on a loaded machine, may need a few tries.
     let mut f = Fake::new();
     f.mute("down", DOWN);
     f.mute("run", RUN);
@@ -1412,9 +1432,13 @@ fn letters_runsv_never_answers_do_not_delay_the_first_check() {
         (["-v", "term", "./down"], "ok: down: ./down: 5s, normally up\n"),
         (["-v", "hup", "./run"], "ok: run: ./run: (pid 4242) 5s\n"),
     ] {
-        let t = Instant::now();
-        assert_transcript(&f.sv(&args), 0, out, "");
-        assert!(t.elapsed() < patience, "sv {args:?} took {:?}, as long as a wait ({patience:?})", t.elapsed());
+        let mut took = Vec::new();
+        while took.len() < 5 && took.iter().all(|&d| d >= PATIENCE) {
+            let t = Instant::now();
+            assert_transcript(&f.sv(&args), 0, out, "");
+            took.push(t.elapsed());
+        }
+        assert!(took.iter().any(|&d| d < PATIENCE), "sv {args:?} took {took:?}, as long as a wait ({PATIENCE:?})");
     }
 }
 
@@ -1519,14 +1543,12 @@ fn a_healthy_start_is_reported_once_the_process_waits() {
         svc.file("down", "");
         let _r = util::start_runsv_with(&runsv, &svc);
         wait_for("runsv to write its first record", || svc.status("supervise").is_some());
-        let t = Instant::now();
-        let got = sv_in(svc.scratch(), &["-w", "5", "start", "./svc"]);
-        let took = t.elapsed();
+        let got = sv_in(svc.scratch(), &["-w", "15", "start", "./svc"]);
         let pid = svc.status("supervise").unwrap().pid;
-        assert_transcript(&got, 0, &format!("ok: run: ./svc: (pid {pid}) 0s, normally down\n"), "");
-        // Reported once sleep waits in the kernel (bench/run measures how
-        // soon); runit's sv would print at its 420 ms tick at the earliest.
-        assert!(took < Duration::from_secs(3), "{took:?}");
+        // `ok:`, not `timeout:`: reported once sleep waits in the kernel.
+        // How soon is bench/run's figure (runit's sv: at its 420 ms tick at
+        // the earliest), not a test's on a shared machine.
+        assert_transcript_within(&got, 0, &format!("ok: run: ./svc: (pid {pid}) 0s, normally down\n"), "", 5);
     }
 }
 

@@ -201,13 +201,20 @@ fn each_timestamp_level_has_runits_format() {
         },
         32,
     );
-    // The UTC stamp is the time of the line, truncated to 10 microseconds.
-    let before = std::time::SystemTime::now();
+    // The UTC stamp is the time of the line, truncated to 10 microseconds:
+    // its minute is one of those between the clock readings around it
+    // (however long svlogd took to start).
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let before = now();
     let text = first_line_with(&["-tt"]);
-    let secs = before.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let out = Command::new("date").args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%d_%H:%M"]).output().unwrap();
-    let minute = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with(minute.trim()) || secs % 60 >= 58, "{text:?} vs {minute:?}");
+    let after = now();
+    let minutes: Vec<String> = (before / 60..=after / 60)
+        .map(|m| {
+            let out = Command::new("date").args(["-u", "-d", &format!("@{}", m * 60), "+%Y-%m-%d_%H:%M"]).output();
+            String::from_utf8(out.unwrap().stdout).unwrap().trim().to_string()
+        })
+        .collect();
+    assert!(minutes.iter().any(|m| text.starts_with(m.as_str())), "{text:?} vs {minutes:?}");
 }
 
 #[test]
@@ -413,7 +420,7 @@ fn a_processor_running_across_hup_is_still_finished() {
     l.send(input.as_bytes());
     l.wait_stderr("processing: ");
     // Running: the processor has been exec'd. (`processing:` is printed
-    // before the fork; a HUP between fork and exec is another case.)
+    // before the fork; a HUP between fork and exec is the next test.)
     wait_for("the processor to run", || started.exists());
     l.proc.signal(libc::SIGHUP);
     l.wait_stderr("append: ");
@@ -425,6 +432,50 @@ fn a_processor_running_across_hup_is_still_finished() {
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].to_string_lossy().ends_with(".s"));
     assert_eq!(read(&files[0]), &input[..30]);
+}
+
+#[test]
+fn hup_right_after_a_processor_fork_neither_exits_nor_loses_lines() {
+    // A forked processor shares svlogd's lock descriptors (of every
+    // directory) until its exec; a reopen in that moment used to find a
+    // lock taken and give the directory up ("unable to lock directory"),
+    // or end svlogd. Each round sends four lines (per directory two
+    // rotations of two 23-byte lines; the second waits for the first
+    // processor, which sleeps) and a HUP at once, so the HUP is pending
+    // when the round's last processors have just been forked. Many rounds
+    // make hitting that moment all but certain; two directories cover a
+    // child holding another directory's lock.
+    const ROUNDS: usize = 25;
+    let t = scratch();
+    let cfg = Some("s46\nn0\n!sleep 0.05; exec cat\n");
+    let (a, b) = (logdir(t.path(), "a", cfg), logdir(t.path(), "b", cfg));
+    let mut l = Logger::ours(&["-v"], &[&a, &b], t.path());
+    // `new:` or `append:` per directory at startup and after every HUP.
+    let reopened = |err: &str| err.matches("/current\n").count() / 2;
+    // Started: signals are caught from here on.
+    wait_for("svlogd to start", || reopened(&l.stderr()) == 1);
+    for round in 0..ROUNDS {
+        l.send(numbered(4, 4 * round).as_bytes());
+        l.proc.signal(libc::SIGHUP);
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            let err = l.stderr();
+            if let Some(st) = l.proc.exited() {
+                panic!("svlogd exited ({st:?}) in round {round}:\n{err}");
+            }
+            assert!(!err.contains("unable to lock"), "round {round}:\n{err}");
+            if reopened(&err) == round + 2 {
+                break;
+            }
+            assert!(Instant::now() < end, "no reopen in round {round}:\n{err}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let (code, err) = l.finish();
+    assert_eq!(code, 0, "{err}");
+    let expected: Vec<String> = numbered(4 * ROUNDS, 0).lines().map(str::to_owned).collect();
+    assert_eq!(all_lines(&a), expected, "{err}");
+    assert_eq!(all_lines(&b), expected, "{err}");
 }
 
 // ----- patterns, stderr, lengths --------------------------------------------
@@ -777,11 +828,11 @@ fn term_while_paused_on_a_full_disk_exits_cleanly() {
     let mut l = Logger::ours(&[], &[&d], fs_._dir.path());
     l.send(numbered(100, 0).as_bytes());
     l.wait_stderr("svlogd: pausing: unable to write to current: ");
-    let t0 = Instant::now();
+    // Honoured during the pause: an svlogd that waited for room would
+    // never exit (nothing frees the disk), and wait_exit's deadline fails.
     l.proc.signal(libc::SIGTERM);
     let st = l.proc.wait_exit();
     assert_eq!(st.code(), Some(0));
-    assert!(t0.elapsed() < Duration::from_secs(3), "TERM honoured during the pause");
     assert_eq!(mode(&d.join("current")), 0o744);
 }
 

@@ -21,6 +21,8 @@ pub struct Scan {
     /// The directory runsvdir scans.
     pub sd: PathBuf,
     pub runsvdir: Option<Proc>,
+    /// The binary [`Scan::start`] ran (a copy is removed when dropped).
+    bin: Option<RunsvdirBin>,
 }
 
 impl Scan {
@@ -29,7 +31,7 @@ impl Scan {
         let sd = tmp.path().join("sd");
         fs::create_dir(&sd).unwrap();
         fs::create_dir(tmp.path().join("sv")).unwrap();
-        Scan { tmp, sd, runsvdir: None }
+        Scan { tmp, sd, runsvdir: None, bin: None }
     }
 
     /// A path in the temporary directory (beside `sd` and `sv`).
@@ -70,7 +72,10 @@ impl Scan {
     /// Starts `runsvdir BEFORE... sd AFTER...` with stderr in `stderr`;
     /// returns its pid.
     pub fn start(&mut self, before: &[&str], after: &[&str]) -> i32 {
-        self.start_with(&runsvdir(), before, after, |_| {})
+        let bin = runsvdir();
+        let pid = self.start_with(&bin, before, after, |_| {});
+        self.bin = Some(bin);
+        pid
     }
 
     /// Like [`Scan::start`] with another runsvdir binary and a last say on
@@ -177,23 +182,44 @@ pub fn runsv_children(ppid: i32) -> Vec<(i32, String)> {
     out
 }
 
+/// A runsvdir binary to start: ours where Cargo built it, or a copy in a
+/// temporary directory of its own (removed when this is dropped, so keep
+/// it until that runsvdir has exited).
+pub struct RunsvdirBin {
+    path: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl std::ops::Deref for RunsvdirBin {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for RunsvdirBin {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.path.as_os_str()
+    }
+}
+
 /// The runsvdir to test: ours, or a copy of it beside `$RUNSVDIR_TEST_RUNSV`.
-pub fn runsvdir() -> PathBuf {
+pub fn runsvdir() -> RunsvdirBin {
     match std::env::var_os("RUNSVDIR_TEST_RUNSV") {
-        None => super::bin("runsvdir"),
+        None => RunsvdirBin { path: super::bin("runsvdir"), _dir: None },
         Some(runsv) => beside(Some(Path::new(&runsv))),
     }
 }
 
 /// A copy of our runsvdir in a directory of its own, with `runsv` (a
 /// symlink to the given one) beside it or nothing.
-pub fn beside(runsv: Option<&Path>) -> PathBuf {
-    let dir = tempfile::Builder::new().prefix("runsvdir-bin").tempdir().unwrap().keep();
-    let bin = dir.join("runsvdir");
+pub fn beside(runsv: Option<&Path>) -> RunsvdirBin {
+    let dir = tempfile::Builder::new().prefix("runsvdir-bin").tempdir().unwrap();
+    let bin = dir.path().join("runsvdir");
     let st = Command::new("install").arg("-m755").arg(super::bin("runsvdir")).arg(&bin).status().unwrap();
     assert!(st.success(), "install runsvdir");
     if let Some(r) = runsv {
-        symlink(r, dir.join("runsv")).unwrap();
+        symlink(r, dir.path().join("runsv")).unwrap();
     }
-    bin
+    RunsvdirBin { path: bin, _dir: Some(dir) }
 }

@@ -2,7 +2,8 @@
 //! [`machine::Io`](crate::machine::Io) with real processes, signals and
 //! files, relative to the service directory runsv works in.
 
-use crate::machine::{Io, Kind, Listen, Slot, Spawn};
+use crate::contain::{self, Contained, Env, SlotContain};
+use crate::machine::{Containment, Event, Io, Kind, Listen, Slot, Spawn};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -33,6 +34,8 @@ pub struct SlotFiles {
     /// Read end of the `notification-fd` pipe while `./run` may still
     /// report readiness.
     pub ready_pipe: Option<File>,
+    /// Its cgroup and the orphan of an earlier runsv, if any.
+    pub contain: SlotContain,
 }
 
 /// The service's sockets: those of `listen`, and the notify socket.
@@ -59,6 +62,7 @@ pub struct SystemIo {
     pub log: Option<SlotFiles>,
     /// Dependencies (opt-in `depends`, `oneshot`).
     pub deps: crate::deps::DepsIo,
+    pub env: Env,
 }
 
 impl SystemIo {
@@ -110,6 +114,63 @@ impl SystemIo {
             files.ready_pipe = None;
         }
         newline
+    }
+
+    /// Looks for the processes an earlier, killed runsv left running:
+    /// `(service, log service)`. Before the first status is written.
+    pub fn find_orphans(&mut self) -> (bool, bool) {
+        let mut warned = false;
+        let mut found = [false, false];
+        for (i, kind) in [Kind::Main, Kind::Log].into_iter().enumerate() {
+            let (label, env) = (self.label.clone(), &self.env);
+            let Some(files) = (match kind {
+                Kind::Main => Some(&mut self.main),
+                Kind::Log => self.log.as_mut(),
+            }) else {
+                continue;
+            };
+            files.contain.orphan = contain::find_orphan(&files.sup, kind == Kind::Log, env, &label, &mut warned);
+            found[i] = files.contain.orphan.is_some();
+        }
+        (found[0], found[1])
+    }
+
+    /// Descriptors for the poll set: orphans' pidfds, draining cgroups.
+    pub fn contain_fds(&self, out: &mut Vec<libc::pollfd>) {
+        for f in [Some(&self.main), self.log.as_ref()].into_iter().flatten() {
+            contain::poll_fds(&f.contain, out);
+        }
+    }
+
+    /// Whether an orphan must be looked at again soon (no pidfd).
+    pub fn needs_recheck(&self) -> bool {
+        [Some(&self.main), self.log.as_ref()].into_iter().flatten().any(|f| contain::needs_recheck(&f.contain))
+    }
+
+    /// What happened to orphans and draining cgroups since the last look,
+    /// as events for the step table. `draining` lists the slots whose
+    /// cgroup the table waits on.
+    pub fn contain_events(&mut self, draining: &[Kind]) -> Vec<Event> {
+        let mut evs = Vec::new();
+        for kind in [Kind::Main, Kind::Log] {
+            let Some(files) = self.files(kind) else { continue };
+            if let Some(o) = &mut files.contain.orphan {
+                if !o.exited && o.proc.exited() {
+                    evs.push(Event::OrphanExited(kind));
+                } else if o.exited && contain::emptied(&o.watch) {
+                    files.contain.orphan = None;
+                    evs.push(Event::OrphanGone(kind));
+                }
+            }
+            if draining.contains(&kind) {
+                if let Some(a) = &files.contain.active {
+                    if contain::emptied(&a.watch) {
+                        evs.push(Event::CgroupEmpty(kind));
+                    }
+                }
+            }
+        }
+        evs
     }
 
     /// The held `listen` sockets, for the poll set while an on-demand start
@@ -269,6 +330,19 @@ impl Io for SystemIo {
             }
         };
         let Ok(mut spec) = spec else { return None };
+        // Into the cgroup before anything else; runsv itself stays out.
+        let cgroup = self
+            .files(slot)
+            .and_then(|f| f.contain.active.as_ref())
+            .map(|a| (a.procs.as_raw_fd(), a.cg.path().to_path_buf()));
+        if let Some((fd, _)) = &cgroup {
+            let what: &[u8] = match what {
+                Spawn::Finish { .. } => b"./finish: ",
+                Spawn::Run { .. } if is_log => b"./log/run: ",
+                Spawn::Run { .. } => b"./run: ",
+            };
+            spec.write(*fd, b"0", OnError::fail(&self.prefix(&[&b"unable to join cgroup for "[..], what].concat())));
+        }
         let own_group = matches!(what, Spawn::Run { own_group: true, .. });
         if own_group {
             spec.setpgid();
@@ -353,6 +427,12 @@ impl Io for SystemIo {
             drop(w);
             let _ = unix::fd::set_nonblock(r.as_raw_fd(), true);
             files.ready_pipe = Some(File::from(r));
+        }
+        if let Spawn::Run { .. } = what {
+            if let Some(files) = self.files(slot) {
+                let sup = files.sup.clone();
+                contain::record_start(&sup, pid, cgroup.as_ref().map(|(_, p)| p.as_path()), &self.env, &self.label);
+            }
         }
         Some(pid)
     }
@@ -474,5 +554,62 @@ impl Io for SystemIo {
         if let Err((text, e)) = write_oneshot(&sup, r.as_ref()) {
             self.report(&text, e);
         }
+    }
+
+    fn contain(&mut self, slot: Kind) -> Containment {
+        let label = self.label.clone();
+        let is_log = slot == Kind::Log;
+        let Some(files) = (match slot {
+            Kind::Main => Some(&mut self.main),
+            Kind::Log => self.log.as_mut(),
+        }) else {
+            return Containment::Off;
+        };
+        // A cgroup left from the previous run (it is removed when the slot
+        // goes down) is replaced.
+        if let Some(old) = files.contain.active.take() {
+            contain::release(old, &label);
+        }
+        match contain::contain(is_log, &self.env, &mut files.contain, &label) {
+            Contained::Off => Containment::Off,
+            Contained::On(a) => {
+                files.contain.active = Some(a);
+                Containment::Contained
+            }
+            Contained::Uncontained => Containment::Uncontained,
+            Contained::Refused => Containment::Refused,
+        }
+    }
+
+    fn cgroup_drain(&mut self, slot: Kind) -> bool {
+        let Some(a) = self.files(slot).and_then(|f| f.contain.active.as_mut()) else { return true };
+        contain::drain(&a.cg, &mut a.watch)
+    }
+
+    fn cgroup_release(&mut self, slot: Kind) {
+        let label = self.label.clone();
+        if let Some(a) = self.files(slot).and_then(|f| f.contain.active.take()) {
+            contain::release(a, &label);
+        }
+    }
+
+    fn orphan_signal(&mut self, slot: Kind, sig: i32) {
+        if let Some(o) = self.files(slot).and_then(|f| f.contain.orphan.as_ref()) {
+            let _ = o.proc.signal(sig);
+        }
+    }
+
+    fn orphan_drain(&mut self, slot: Kind) -> bool {
+        let Some(files) = self.files(slot) else { return true };
+        let Some(o) = &mut files.contain.orphan else { return true };
+        o.exited = true;
+        let empty = match &o.cgroup {
+            Some(cg) => contain::drain(cg, &mut o.watch),
+            None => true,
+        };
+        if empty {
+            files.contain.orphan = None;
+        }
+        empty
     }
 }

@@ -31,10 +31,15 @@
 //!   linked outside stays controllable (runit soft-locks,
 //!   void-linux/runit#25);
 //! - `supervise/lock`, `control` and `ok` are never opened through a
-//!   symlink (a fatal `symbolic link loop` instead).
+//!   symlink (a fatal `symbolic link loop` instead);
+//! - a `./run` (and log service) left running by a runsv killed with
+//!   SIGKILL is found through `supervise/start` (pid, start time, boot id;
+//!   a new file runit's tools ignore), stopped service first, then the log
+//!   after it read everything, before anything starts: no second instance
+//!   (runit starts one beside the orphan; module `contain`,
+//!   [`machine::Orphan`]).
 //!
-//! Opt-in extras (docs/EXTENSIONS.md; `supervise::extras` has the file
-//! formats). A
+//! Opt-in extras (docs/EXTENSIONS.md; `supervise` has the file formats). A
 //! service directory (or `log/`) without these files behaves as above:
 //! - `notification-fd` N: `./run` gets the write end of a pipe on fd N; the
 //!   first newline written there creates `supervise/ready` (`@TAI64N PID`),
@@ -66,8 +71,13 @@
 //!   `./run` or a descendant is readiness, `STATUS=` goes to
 //!   `supervise/notify-status`, `STOPPING=1` withdraws readiness;
 //! - `depends` and `oneshot` (`supervise::depends`, module `deps`): start
-//!   after the dependencies are ready, stop before them, run once.
+//!   after the dependencies are ready, stop before them, run once;
+//! - `cgroup/`: `./run` and `./finish` in a cgroup v2 of their own, with
+//!   limits from the files there; whatever is left when the process ends
+//!   is killed, and the service is down only once the cgroup is empty
+//!   (`supervise::cgroupdir`, `unix::cgroup`).
 
+mod contain;
 mod deps;
 mod home;
 pub mod io;
@@ -150,6 +160,9 @@ struct Runsv {
     _locks: Vec<File>,
 }
 
+/// How often an orphan is looked at where the kernel has no pidfd.
+const ORPHAN_RECHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Reads at most one pending control byte.
 fn read_control(fifo: &File) -> Option<u8> {
     let mut b = [0u8; 1];
@@ -182,7 +195,13 @@ impl Runsv {
                 fds.extend(self.io.listen_fds().map(unix::poll::readable));
             }
             fds.extend(self.io.deps.fd().map(unix::poll::readable));
-            let deadline = [self.machine.deadline(), self.io.deps.deadline()].into_iter().flatten().min();
+            self.io.contain_fds(&mut fds);
+            let mut deadline = [self.machine.deadline(), self.io.deps.deadline()].into_iter().flatten().min();
+            if self.io.needs_recheck() {
+                // Old kernels: no pidfd tells when an orphan ends.
+                let soon = std::time::Instant::now() + ORPHAN_RECHECK;
+                deadline = Some(deadline.map_or(soon, |d| d.min(soon)));
+            }
             // Poll errors (EINVAL, ENOMEM) are transient at worst: the loop
             // simply goes round again.
             let _ = unix::poll::poll_until(&mut fds, deadline);
@@ -218,6 +237,10 @@ impl Runsv {
             }
             if sigterm {
                 self.step(Event::Terminate);
+            }
+            let draining: Vec<Kind> = self.machine.draining().collect();
+            for ev in self.io.contain_events(&draining) {
+                self.step(ev);
             }
         }
     }
@@ -276,7 +299,11 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
     }
     // Status files are written through the supervise directories held
     // open, so they stay right if the service directory is replaced.
-    let opened = |d: SuperviseDir| SlotFiles { sup: d.clone().opened().unwrap_or(d), ready_pipe: None };
+    let opened = |d: SuperviseDir| SlotFiles {
+        sup: d.clone().opened().unwrap_or(d),
+        ready_pipe: None,
+        contain: Default::default(),
+    };
 
     let mut machine = Machine::new(main_want, has_log.then_some(log_want), Now::read());
     let main_control = open_control("supervise/control", &label)?;
@@ -288,8 +315,19 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
     let main = opened(SuperviseDir::main());
     let log = has_log.then(|| opened(SuperviseDir::log()));
     let deps = deps::DepsIo::new(label.clone(), scan_dir, dir, main.sup.clone(), log.as_ref().map(|l| l.sup.clone()));
-    let mut io = SystemIo { label: label.clone(), sockets: io::Sockets::default(), log_pipe, main, log, deps };
+    let mut io = SystemIo {
+        label: label.clone(),
+        sockets: io::Sockets::default(),
+        log_pipe,
+        main,
+        log,
+        deps,
+        env: contain::Env::new(dir),
+    };
+    // Read before the first status write replaces the old runsv's.
+    let (orphan_main, orphan_log) = io.find_orphans();
     machine.publish_all(&mut io);
+    machine.orphans_found(orphan_main, orphan_log, Now::read(), &mut io);
 
     let mut ok = vec![open_ok("supervise/ok", &label)?];
     if has_log {

@@ -75,6 +75,12 @@ pub struct DepView {
     /// Some hard dependency is not ready: a running service must stop.
     pub hard_unready: bool,
 }
+/// How long an orphaned `./run` (see [`Orphan`]) gets between the
+/// down-signal and KILL when the service has no `timeout-kill`.
+pub const ORPHAN_KILL_AFTER: Duration = Duration::from_secs(7);
+/// How long an orphaned log service gets to exit by itself on
+/// end-of-file, once the orphaned service is gone, before it is stopped.
+pub const ORPHAN_LOG_EOF: Duration = Duration::from_secs(3);
 
 /// Which of the two slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -207,6 +213,12 @@ pub struct Slot {
     /// How the last `./run` ended, when it was not stopped by runsv:
     /// whether it exited 0 (a `oneshot`'s outcome).
     run_ok: Option<bool>,
+    /// The current process runs in a cgroup of its own (`cgroup/`).
+    contained: bool,
+    /// The contained process was reaped, but its cgroup is not empty yet:
+    /// how it ended, kept until [`Event::CgroupEmpty`]. The slot counts as
+    /// running until then, and its pid is never signalled again.
+    draining: Option<WaitStatus>,
 }
 
 impl Slot {
@@ -238,6 +250,8 @@ impl Slot {
             deps: None,
             stop_wait: None,
             run_ok: None,
+            contained: false,
+            draining: None,
         }
     }
 
@@ -300,6 +314,12 @@ pub enum Event {
     /// Whether a hard dependent of the service still runs (reported while
     /// a stop waits for them, see [`Io::dependents_running`]).
     Dependents(bool),
+    /// The orphan of the slot (a process an earlier runsv started) ended.
+    OrphanExited(Kind),
+    /// Nothing is left of the orphan, its cgroup included.
+    OrphanGone(Kind),
+    /// The cgroup of the slot's reaped process is empty.
+    CgroupEmpty(Kind),
     /// The start of a loop round: deadlines, the exit check, due starts.
     Tick,
     /// A connection or datagram waits on one of the `listen` sockets
@@ -381,6 +401,49 @@ pub trait Io {
     /// Records a `oneshot`'s outcome in `supervise/oneshot` (exit 0 or
     /// not), or removes the record (`None`, when `./run` starts).
     fn oneshot_record(&mut self, slot: Kind, ok: Option<bool>);
+    /// Sets up the slot's cgroup before `./run` starts (`cgroup/`).
+    fn contain(&mut self, slot: Kind) -> Containment;
+    /// After the contained process was reaped: ends whatever is left in
+    /// its cgroup (`cgroup.kill`); returns whether the cgroup is empty.
+    fn cgroup_drain(&mut self, slot: Kind) -> bool;
+    /// The slot is down: removes its (empty) cgroup.
+    fn cgroup_release(&mut self, slot: Kind);
+    /// Signals the slot's orphan, only while it is still that process.
+    fn orphan_signal(&mut self, slot: Kind, sig: i32);
+    /// The orphan ended: ends what is left in its cgroup; returns whether
+    /// nothing is left.
+    fn orphan_drain(&mut self, slot: Kind) -> bool;
+}
+
+/// What [`Io::contain`] managed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Containment {
+    /// No `cgroup/`: runit's way.
+    #[default]
+    Off,
+    /// `./run` joins its cgroup.
+    Contained,
+    /// Containment is not available here (reported): runs uncontained.
+    Uncontained,
+    /// Not available and `cgroup/required`: do not start (reported).
+    Refused,
+}
+
+/// Where the stop of an orphan stands. An orphan is a `./run` (or
+/// `./log/run`) that a runsv killed by SIGKILL left running; the runsv that
+/// replaces it stops it the way `sv down` would, service first, then the
+/// log service (which first gets the chance to read the service's last
+/// lines and exit on end-of-file), and only then starts anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Orphan {
+    /// Waits for its turn (the log orphan, while the service's runs).
+    Queued,
+    /// Given until then to exit by itself (the log orphan, on EOF).
+    Waiting(Instant),
+    /// The down-signal was sent; KILL then.
+    Stopping(Instant),
+    /// KILL was sent, or it ended and its cgroup is being emptied.
+    Ending,
 }
 
 /// The two slots.
@@ -388,13 +451,81 @@ pub trait Io {
 pub struct Machine {
     pub main: Slot,
     pub log: Option<Slot>,
+    /// Processes left by an earlier runsv, being stopped.
+    pub orphan_main: Option<Orphan>,
+    pub orphan_log: Option<Orphan>,
 }
 
 impl Machine {
     /// A runsv that has not started anything yet; `log_want` is `None`
     /// without a log service.
     pub fn new(main_want: Want, log_want: Option<Want>, now: Now) -> Machine {
-        Machine { main: Slot::new(Kind::Main, main_want, now), log: log_want.map(|w| Slot::new(Kind::Log, w, now)) }
+        Machine {
+            main: Slot::new(Kind::Main, main_want, now),
+            log: log_want.map(|w| Slot::new(Kind::Log, w, now)),
+            orphan_main: None,
+            orphan_log: None,
+        }
+    }
+
+    /// At start-up: the service (`main`) and/or the log service (`log`)
+    /// of an earlier runsv still run. Nothing starts until both are gone:
+    /// the service is stopped first, then the log service.
+    pub fn orphans_found(&mut self, main: bool, log: bool, now: Now, io: &mut impl Io) {
+        let log = log && self.log.is_some();
+        if !main && !log {
+            return;
+        }
+        self.main.holds.set(Hold::Orphan, true);
+        if let Some(l) = &mut self.log {
+            l.holds.set(Hold::Orphan, true);
+        }
+        if log {
+            self.orphan_log = Some(Orphan::Queued);
+        }
+        if main {
+            self.orphan_main = Some(stop_orphan(Kind::Main, now, io));
+        } else {
+            self.orphan_log = Some(Orphan::Waiting(now.mono + ORPHAN_LOG_EOF));
+        }
+    }
+
+    fn orphan_mut(&mut self, kind: Kind) -> &mut Option<Orphan> {
+        match kind {
+            Kind::Main => &mut self.orphan_main,
+            Kind::Log => &mut self.orphan_log,
+        }
+    }
+
+    /// An orphan is completely gone: the log orphan's turn comes, or,
+    /// with none left, the holds are released.
+    fn orphan_gone(&mut self, kind: Kind, now: Now) {
+        *self.orphan_mut(kind) = None;
+        if kind == Kind::Main && self.orphan_log == Some(Orphan::Queued) {
+            self.orphan_log = Some(Orphan::Waiting(now.mono + ORPHAN_LOG_EOF));
+        }
+        if self.orphan_main.is_none() && self.orphan_log.is_none() {
+            self.main.holds.set(Hold::Orphan, false);
+            if let Some(l) = &mut self.log {
+                l.holds.set(Hold::Orphan, false);
+            }
+        }
+    }
+
+    /// Orphan deadlines that passed: the log orphan's wait for EOF ends in
+    /// a stop, a stop's grace ends in KILL.
+    fn orphan_timers(&mut self, now: Now, io: &mut impl Io) {
+        for kind in [Kind::Main, Kind::Log] {
+            let next = match *self.orphan_mut(kind) {
+                Some(Orphan::Waiting(t)) if now.mono >= t => stop_orphan(kind, now, io),
+                Some(Orphan::Stopping(t)) if now.mono >= t => {
+                    io.orphan_signal(kind, libc::SIGKILL);
+                    Orphan::Ending
+                }
+                _ => continue,
+            };
+            *self.orphan_mut(kind) = Some(next);
+        }
     }
 
     /// Writes the first status files, as runsv does at start-up.
@@ -460,13 +591,31 @@ impl Machine {
 
     /// When the loop must wake up even if nothing happens.
     pub fn deadline(&self) -> Option<Instant> {
-        [self.main.deadline(), self.log.as_ref().and_then(Slot::deadline)].into_iter().flatten().min()
+        let orphan = |o: Option<Orphan>| match o {
+            Some(Orphan::Waiting(t) | Orphan::Stopping(t)) => Some(t),
+            _ => None,
+        };
+        [
+            self.main.deadline(),
+            self.log.as_ref().and_then(Slot::deadline),
+            orphan(self.orphan_main),
+            orphan(self.orphan_log),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The slots whose reaped process's cgroup is still being emptied.
+    pub fn draining(&self) -> impl Iterator<Item = Kind> + '_ {
+        [Some(&self.main), self.log.as_ref()].into_iter().flatten().filter(|s| s.draining.is_some()).map(|s| s.kind)
     }
 
     /// Handles one event. This is the whole of runsv's behaviour.
     pub fn step(&mut self, ev: Event, now: Now, io: &mut impl Io) -> Flow {
         match ev {
             Event::Tick => {
+                self.orphan_timers(now, io);
                 if !self.main.listen_read {
                     self.load_listen(io);
                 }
@@ -542,7 +691,33 @@ impl Machine {
             }
             Event::Exited(kind, st) => {
                 if let Some(s) = self.slot_mut(kind) {
-                    reaped(s, st, now, io);
+                    if s.contained && s.draining.is_none() && !io.cgroup_drain(kind) {
+                        // Down only once nothing is left in the cgroup.
+                        s.draining = Some(st);
+                    } else {
+                        reaped(s, st, now, io);
+                    }
+                }
+            }
+            Event::CgroupEmpty(kind) => {
+                if let Some(s) = self.slot_mut(kind) {
+                    if let Some(st) = s.draining.take() {
+                        reaped(s, st, now, io);
+                    }
+                }
+            }
+            Event::OrphanExited(kind) => {
+                if self.orphan_mut(kind).is_some() {
+                    if io.orphan_drain(kind) {
+                        self.orphan_gone(kind, now);
+                    } else {
+                        *self.orphan_mut(kind) = Some(Orphan::Ending);
+                    }
+                }
+            }
+            Event::OrphanGone(kind) => {
+                if self.orphan_mut(kind).is_some() {
+                    self.orphan_gone(kind, now);
                 }
             }
             Event::ReadyLine(kind) => {
@@ -571,6 +746,11 @@ impl Machine {
     /// service forked outlives runsv.
     fn exit_due(&mut self, io: &mut impl Io) -> bool {
         if self.main.want != Want::Exit || self.main.state != State::Down {
+            return false;
+        }
+        // An orphan being stopped is finished first: exiting half-way
+        // would leave it running, or KILLed without its grace.
+        if self.orphan_main.is_some() || self.orphan_log.is_some() || self.main.draining.is_some() {
             return false;
         }
         let mut lingering = |s: &Slot| s.linger.is_some_and(|(pgid, _)| io.group_alive(pgid));
@@ -602,9 +782,23 @@ fn custom(s: &Slot, c: u8, io: &mut impl Io) -> bool {
     s.kind == Kind::Main && io.control_script(c, s.pid)
 }
 
+/// The down-signal (then CONT) to an orphan, with KILL due after the
+/// service's `timeout-kill` or [`ORPHAN_KILL_AFTER`].
+fn stop_orphan(kind: Kind, now: Now, io: &mut impl Io) -> Orphan {
+    let sig = io.config(kind, extras::DOWN_SIGNAL, extras::parse_signal).unwrap_or(libc::SIGTERM);
+    io.orphan_signal(kind, sig);
+    io.orphan_signal(kind, libc::SIGCONT);
+    let grace = io
+        .config(kind, extras::TIMEOUT_KILL, extras::parse_millis)
+        .filter(|&ms| ms > 0)
+        .map_or(ORPHAN_KILL_AFTER, Duration::from_millis);
+    Orphan::Stopping(now.mono.checked_add(grace).unwrap_or(now.mono))
+}
+
 fn signal(s: &Slot, sig: i32, io: &mut impl Io) {
-    // Never 0 or negative: that would signal a whole process group.
-    if s.pid > 0 {
+    // Never 0 or negative: that would signal a whole process group; never
+    // a pid already reaped (the cgroup is draining), which may be reused.
+    if s.pid > 0 && s.draining.is_none() {
         io.kill(s.pid, sig);
     }
 }
@@ -620,7 +814,7 @@ fn signal_group(pgid: i32, sig: i32, io: &mut impl Io) {
 /// A stop signal (down-signal, CONT, KILL): to the group with
 /// `flag-killpg`, else to the pid.
 fn signal_stop(s: &Slot, sig: i32, io: &mut impl Io) {
-    if s.state == State::Run && s.group == Group::Stops && s.pid > 0 {
+    if s.state == State::Run && s.group == Group::Stops && s.pid > 0 && s.draining.is_none() {
         signal_group(s.pid, sig, io);
     } else {
         signal(s, sig, io);
@@ -706,6 +900,14 @@ fn start(s: &mut Slot, now: Now, io: &mut impl Io) {
         } else {
             Group::Shared
         };
+        match io.contain(s.kind) {
+            Containment::Refused => {
+                // Stays down, wanted up, until `u` or `o` tries again.
+                s.holds.set(Hold::Containment, true);
+                return;
+            }
+            c => s.contained = c == Containment::Contained,
+        }
         let main = s.kind == Kind::Main;
         Spawn::Run {
             notification_fd,
@@ -758,6 +960,7 @@ fn control(s: &mut Slot, c: u8, now: Now, io: &mut impl Io) {
                 // Wanted up again before the stop was sent: it keeps running.
                 s.stop_wait = None;
             }
+            s.holds.set(Hold::Containment, false);
             cut_backoff(s, now);
             publish(s, io);
             if s.state == State::Down {
@@ -767,6 +970,7 @@ fn control(s: &mut Slot, c: u8, now: Now, io: &mut impl Io) {
         }
         b'o' => {
             s.want = Want::Down;
+            s.holds.set(Hold::Containment, false);
             cut_backoff(s, now);
             publish(s, io);
             if s.state == State::Down {
@@ -873,7 +1077,7 @@ fn timers(s: &mut Slot, now: Now, io: &mut impl Io) {
     }
     if s.kill_at.is_some_and(|t| now.mono >= t) {
         s.kill_at = None;
-        if s.pid > 0 {
+        if s.pid > 0 && s.draining.is_none() {
             if s.state == State::Run && s.group != Group::Shared {
                 signal_group(s.pid, libc::SIGKILL, io);
             } else {
@@ -946,6 +1150,10 @@ fn reaped(s: &mut Slot, st: WaitStatus, now: Now, io: &mut impl Io) {
     s.state = State::Down;
     s.stamp = now.tai;
     oneshot_ended(s, io);
+    if s.contained {
+        s.contained = false;
+        io.cgroup_release(s.kind);
+    }
     publish(s, io);
     // runit sleeps a full second here, blocking everything; only this
     // slot's next start is held back.

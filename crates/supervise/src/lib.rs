@@ -18,6 +18,7 @@
 //! daemontools' `svstat` reads the first 18 bytes of the same record, so the
 //! layout here must never change; richer state goes into new files.
 
+pub mod cgroupdir;
 pub mod control;
 pub mod depends;
 pub mod depstate;
@@ -26,6 +27,7 @@ pub mod extras;
 pub mod layout;
 pub mod listen;
 pub mod notify;
+pub mod start;
 pub mod status;
 
 pub use layout::SuperviseDir;

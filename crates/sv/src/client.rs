@@ -526,6 +526,7 @@ impl Client {
             } else {
                 None
             },
+            cgroup: contained(rec.pid, rec.state),
         })
     }
 
@@ -880,6 +881,15 @@ impl Client {
             }
         }
     }
+}
+
+/// The cgroup of the running `./run` per `supervise/start` (docs/EXTENSIONS.md,
+/// `cgroup/`), with its `memory.current` and `pids.current`.
+fn contained(pid: u32, state: u8) -> Option<(Vec<u8>, Option<u64>, Option<u64>)> {
+    let rec = supervise::start::read_start(&supervise::SuperviseDir::main()).ok()??;
+    let path = rec.cgroup.filter(|_| rec.pid == pid && state != 0)?;
+    let cg = unix::cgroup::Cgroup::existing(&path);
+    Some((unix::path_bytes(&path).to_vec(), cg.read_u64("memory.current"), cg.read_u64("pids.current")))
 }
 
 #[cfg(test)]

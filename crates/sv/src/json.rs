@@ -136,6 +136,10 @@ pub struct Report {
     pub waiting: Option<supervise::depends::Waiting>,
     /// `supervise/oneshot` of a `oneshot` service, when present.
     pub oneshot: Option<supervise::depends::Outcome>,
+    /// When the running process is contained (`cgroup/`): its cgroup's
+    /// path, `memory.current` and `pids.current` (`None` where the
+    /// controller is not enabled). The three fields are left out otherwise.
+    pub cgroup: Option<(Vec<u8>, Option<u64>, Option<u64>)>,
     /// `None` without `listen` and `notify-socket` (no fields added).
     pub sockets: Option<Sockets>,
 }
@@ -229,6 +233,15 @@ impl Report {
         if let Some(r) = self.oneshot {
             o.str("oneshot", if r == Outcome::Done { b"done" } else { b"failed" });
         }
+        if let Some((path, mem, pids)) = &self.cgroup {
+            o.str("cgroup", path);
+            let mut num = |k, v: &Option<u64>| match v {
+                Some(n) => o.num(k, *n),
+                None => o.null(k),
+            };
+            num("memory_current", mem);
+            num("pids_current", pids);
+        }
         if let Some(k) = &self.sockets {
             let text = |o: &mut Object, key: &str, v: &Option<Vec<u8>>| match v {
                 Some(t) => o.str(key, t),
@@ -298,6 +311,7 @@ mod tests {
             ready: Some(Some((5, unix::tai64n::Tai64n { secs: (1 << 62) + 10, nanos: 500 }))),
             waiting: None,
             oneshot: None,
+            cgroup: None,
             sockets: None,
         };
         let mut out = Vec::new();
@@ -333,6 +347,20 @@ mod tests {
         r.oneshot = Some(Outcome::Done);
         assert!(show(&r).starts_with("{\"state\":\"done\","), "{}", show(&r));
         assert!(show(&r).ends_with(",\"oneshot\":\"done\"}"), "{}", show(&r));
+    }
+
+    #[test]
+    fn a_contained_report_adds_the_cgroup() {
+        let r = Report { cgroup: Some((b"/sys/fs/cgroup/web".to_vec(), Some(4096), None)), ..Report::default() };
+        let mut out = Vec::new();
+        let mut o = Object::new(&mut out);
+        r.fields(&mut o);
+        o.end();
+        let s = String::from_utf8(out).unwrap();
+        assert!(
+            s.ends_with(",\"cgroup\":\"/sys/fs/cgroup/web\",\"memory_current\":4096,\"pids_current\":null}"),
+            "{s}"
+        );
     }
 
     #[test]

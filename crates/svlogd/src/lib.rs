@@ -46,6 +46,9 @@ const VERSION: &[u8] = b"$Id: runit-rs svlogd 0.1.0 $";
 const READ_SIZE: usize = 128 * 1024;
 /// svlogd wakes up at least this often even without input (runit's value).
 const MAX_SLEEP: Duration = Duration::from_secs(2744);
+/// How long a reopen waits at most for processors to exec (see
+/// `Logdir::wait_processor_exec`).
+const PROCESSOR_EXEC_WAIT: Duration = Duration::from_secs(5);
 
 /// Exit codes of `svlogd` (see svlogd(8)).
 pub mod exit {
@@ -214,6 +217,14 @@ fn replace_into(out: &mut Vec<u8>, bytes: &[u8], repl: u8, extra: &[u8]) {
 impl Svlogd {
     /// (Re)opens every directory; fails when none works.
     fn reopen_all(&mut self) -> Result<(), SvlogdError> {
+        // A processor forked just before (the last rotation of the input
+        // just read) may not have exec'd yet and still share the locks;
+        // its exec is a matter of milliseconds, the bound is for a child
+        // that never gets there.
+        let deadline = Instant::now() + PROCESSOR_EXEC_WAIT;
+        for d in self.dirs.iter_mut() {
+            d.wait_processor_exec(deadline);
+        }
         let mut ok = false;
         for d in self.dirs.iter_mut() {
             d.close(&mut self.sh);

@@ -40,6 +40,9 @@ pub struct Logdir {
     /// Processor running (0 = none) and the `@….u` it works on.
     pub ppid: libc::pid_t,
     proc_name: [u8; 27],
+    /// End-of-file here once the processor has exec'd (see `processor`):
+    /// until then it may still hold the directories' locks.
+    exec_done: Option<OwnedFd>,
     /// Name of the last rotated (or recovered) file.
     fnsave: [u8; 27],
     /// Bytes for `current` not yet written; the last `pend` of them are still
@@ -82,6 +85,7 @@ impl Logdir {
             size: 0,
             trotate: None,
             ppid: 0,
+            exec_done: None,
             proc_name: [b'@'; 27],
             fnsave: [b'@'; 27],
             batch: Vec::new(),
@@ -550,14 +554,37 @@ impl Logdir {
             }
         };
         let dfd = self.dirfd();
-        if let Some(pid) = self.retry(sh, b"unable to fork for processor", || child.spawn(dfd)) {
+        let lockfd = sys::raw(&self.lock);
+        if let Some((pid, exec_done)) = self.retry(sh, b"unable to fork for processor", || child.spawn(dfd, lockfd)) {
             self.ppid = pid;
+            self.exec_done = exec_done;
+        }
+    }
+
+    /// Waits, until `deadline` at the latest, for a processor just forked
+    /// to exec (or exit): before that it shares svlogd's lock descriptors,
+    /// and a reopen would find the directory locked by our own child. A
+    /// lock held by anyone else is not waited for: that stays runit's
+    /// "unable to lock directory".
+    pub fn wait_processor_exec(&mut self, deadline: Instant) {
+        let Some(pipe) = self.exec_done.take() else {
+            return;
+        };
+        // Nothing is ever written to the pipe: readable means end-of-file.
+        let mut fds = [unix::poll::readable(pipe.as_raw_fd())];
+        loop {
+            match unix::poll::poll_until(&mut fds, Some(deadline)) {
+                Ok(_) if unix::poll::ready(&fds[0]) => return,
+                Ok(_) if Instant::now() < deadline => {}
+                _ => return,
+            }
         }
     }
 
     /// A processor exited with wait status `status`. Returns true when done,
     /// false when it failed and was started again.
     pub fn processor_done(&mut self, sh: &mut Shared, status: libc::c_int) -> bool {
+        self.exec_done = None;
         if self.dir.is_none() {
             return true;
         }

@@ -25,6 +25,7 @@
 //! `fork` and `exec`, the pre-`main` constructor), each with its reason.
 
 pub mod atomic;
+pub mod cgroup;
 pub mod errtext;
 pub mod fd;
 pub mod fifo;
@@ -33,6 +34,7 @@ pub mod inotify;
 pub mod lock;
 pub mod msg;
 pub mod notify;
+pub mod pidfd;
 pub mod poll;
 pub mod proc;
 pub mod procstat;

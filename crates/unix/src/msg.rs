@@ -86,25 +86,12 @@ impl Label {
         self.emit(b"warning: ", parts);
     }
 
-    /// `LABEL: fatal: PARTS`
-    pub fn fatal(&self, parts: &[&[u8]]) {
-        self.emit(b"fatal: ", parts);
-    }
-
     /// `LABEL: warning: PARTS: ERRTEXT`
     pub fn warn_err(&self, parts: &[&[u8]], e: &io::Error) {
         let mut all = parts.to_vec();
         all.push(b": ");
         all.push(crate::errtext::io_text(e).as_bytes());
         self.warn(&all);
-    }
-
-    /// `LABEL: fatal: PARTS: ERRTEXT`
-    pub fn fatal_err(&self, parts: &[&[u8]], e: &io::Error) {
-        let mut all = parts.to_vec();
-        all.push(b": ");
-        all.push(crate::errtext::io_text(e).as_bytes());
-        self.fatal(&all);
     }
 
     /// `LABEL: fatal: PARTS[: ERRTEXT]\n` as a [`Fatal`] with `code`, for
@@ -125,22 +112,6 @@ impl Label {
         }
         Fatal { code, text: joined(&all) }
     }
-
-    /// Prints `LABEL: fatal: PARTS[: ERRTEXT]` and exits with `code`.
-    pub fn die(&self, code: i32, parts: &[&[u8]], e: Option<&io::Error>) -> ! {
-        match e {
-            Some(e) => self.fatal_err(parts, e),
-            None => self.fatal(parts),
-        }
-        std::process::exit(code)
-    }
-}
-
-/// Prints `usage: ARGV0 SYNOPSIS` and the empty line every runit program
-/// adds, then exits with `code`.
-pub fn usage(argv0: &[u8], synopsis: &[u8], code: i32) -> ! {
-    write_all_fd(2, &usage_text(argv0, synopsis));
-    std::process::exit(code)
 }
 
 /// `usage: ARGV0 SYNOPSIS` and the empty line every runit program adds.
@@ -230,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn fatal_error_matches_what_die_prints() {
+    fn fatal_error_is_the_whole_fatal_line() {
         let l = Label::with_arg(b"runsv", b"x");
         let e = io::Error::from_raw_os_error(libc::ENOENT);
         let f = l.fatal_error(111, &[b"unable to open ", b"lock"], Some(&e));

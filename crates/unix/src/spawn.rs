@@ -580,30 +580,41 @@ impl Child<'_> {
     /// In the child only (see `run`).
     unsafe fn pass_fds(&self, fds: &[RawFd], on_err: &OnError) {
         let first: RawFd = 3;
+        // Copies live on this (already existing) stack; nothing allocates.
+        let mut copies: [RawFd; MAX_PASS_FDS] = [-1; MAX_PASS_FDS];
+        if fds.len() > MAX_PASS_FDS {
+            Errno::EMFILE.set();
+            self.check(false, on_err);
+            return;
+        }
         // SAFETY: see `run`.
         unsafe {
             // Two passes, so that a source inside the target range is not
-            // overwritten before it is moved: copy every source above both
-            // the targets and the sources, then move the copies down.
-            let mut base = first + fds.len() as RawFd;
-            for &fd in fds {
-                base = base.max(fd + 1);
-            }
+            // overwritten before it is moved: copy every source to a free
+            // descriptor above the targets (F_DUPFD takes the lowest free
+            // one, so nothing else open is clobbered), then move the copies
+            // down.
+            let above = first + fds.len() as RawFd;
             for (i, &fd) in fds.iter().enumerate() {
-                if !self.check(libc::dup2(fd, base + i as RawFd) >= 0, on_err) {
+                let c = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, above);
+                if !self.check(c >= 0, on_err) {
                     return;
                 }
+                copies[i] = c;
             }
-            for i in 0..fds.len() as RawFd {
+            for (i, &c) in copies[..fds.len()].iter().enumerate() {
                 // dup2 to a different number leaves close-on-exec off.
-                if !self.check(libc::dup2(base + i, first + i) >= 0, on_err) {
+                if !self.check(libc::dup2(c, first + i as RawFd) >= 0, on_err) {
                     return;
                 }
-                libc::close(base + i);
+                libc::close(c);
             }
         }
     }
 }
+
+/// The most descriptors one [`Spawn::pass_fds`] step moves.
+pub const MAX_PASS_FDS: usize = 1024;
 
 extern "C" {
     static environ: *const *const libc::c_char;
@@ -667,6 +678,32 @@ mod tests {
             s.pass_fds(&fds, OnError::fail(b"t: pass: "));
         });
         assert_eq!((code, out.as_str(), err.as_str()), (Some(0), "cba", ""));
+    }
+
+    #[test]
+    fn passing_fds_clobbers_no_other_open_descriptor() {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let dir = tempfile::tempdir().unwrap();
+        let open = |n: &str| {
+            std::fs::write(dir.path().join(n), n).unwrap();
+            std::fs::File::open(dir.path().join(n)).unwrap()
+        };
+        // Sources at 200 and 201, and another descriptor right above them
+        // at 202, where a copy made "above every source" would land.
+        let at = |f: std::fs::File, n: RawFd| {
+            // SAFETY: n is far above anything this test process opens, so
+            // no other owner is closed; the new descriptor gets one owner.
+            unsafe {
+                let fd = nix::unistd::dup2_raw(&f, n).unwrap();
+                OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(fd))
+            }
+        };
+        let (a, b, d) = (at(open("a"), 200), at(open("b"), 201), at(open("d"), 202));
+        let (code, out, err) = run_sh("cat <&3; cat <&4; cat <&9", |s| {
+            s.pass_fds(&[a.as_raw_fd(), b.as_raw_fd()], OnError::fail(b"t: pass: "));
+            s.dup2(d.as_raw_fd(), 9, OnError::fail(b"t: dup2: "));
+        });
+        assert_eq!((code, out.as_str(), err.as_str()), (Some(0), "abd", ""));
     }
 
     #[test]

@@ -21,6 +21,10 @@ enum Did {
     CloseSockets,
     NotifyStatus,
     WithdrawReady(Kind),
+    Drain(Kind),
+    Release(Kind),
+    OrphanSignal(Kind, i32),
+    OrphanDrain(Kind),
 }
 
 #[derive(Default)]
@@ -42,6 +46,10 @@ struct Fake {
     listen: Listen,
     /// (pid, ancestor) pairs that are descendants.
     descendants: Vec<(i32, i32)>,
+    /// What `contain` answers (`Off` by default: no `cgroup/`).
+    containment: Containment,
+    /// Whether a drained cgroup still has processes.
+    cgroup_populated: bool,
 }
 
 impl Fake {
@@ -145,6 +153,25 @@ impl Io for Fake {
     }
     fn withdraw_ready(&mut self, slot: Kind) {
         self.did.push(Did::WithdrawReady(slot));
+    }
+    fn contain(&mut self, slot: Kind) -> Containment {
+        // Not in `did`: every start asks, and most tests have no cgroup/.
+        let _ = slot;
+        self.containment
+    }
+    fn cgroup_drain(&mut self, slot: Kind) -> bool {
+        self.did.push(Did::Drain(slot));
+        !self.cgroup_populated
+    }
+    fn cgroup_release(&mut self, slot: Kind) {
+        self.did.push(Did::Release(slot));
+    }
+    fn orphan_signal(&mut self, slot: Kind, sig: i32) {
+        self.did.push(Did::OrphanSignal(slot, sig));
+    }
+    fn orphan_drain(&mut self, slot: Kind) -> bool {
+        self.did.push(Did::OrphanDrain(slot));
+        !self.cgroup_populated
     }
 }
 
@@ -1231,4 +1258,173 @@ fn stopping_1_withdraws_readiness_and_nothing_counts_without_a_run() {
     r.io.take();
     r.step(Event::Notify { sender: 101, ready: true, stopping: false, status: true });
     assert!(r.io.take().is_empty(), "the pid is gone: a late or reused sender is ignored");
+}
+
+// ----- orphans of a killed runsv, and cgroup/ containment --------------------
+
+/// A runsv that found orphans at start-up, before its first tick.
+fn with_orphans(main: bool, log: bool, io: Fake) -> Rig {
+    let clock = Clock::new();
+    let mut r = Rig { m: Machine::new(Want::Up, Some(Want::Up), clock.now()), io, clock };
+    r.m.publish_all(&mut r.io);
+    r.m.orphans_found(main, log, r.clock.now(), &mut r.io);
+    r
+}
+
+fn orphan_signals(io: &mut Fake) -> Vec<(Kind, i32)> {
+    io.take()
+        .into_iter()
+        .filter_map(|d| match d {
+            Did::OrphanSignal(k, s) => Some((k, s)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn orphans_hold_both_slots_and_the_service_orphan_is_stopped_first() {
+    let mut r = with_orphans(true, true, Fake::new());
+    assert_eq!(orphan_signals(&mut r.io), vec![(Kind::Main, TERM), (Kind::Main, CONT)], "only the service, as sv down");
+    assert!(r.main().holds.contains(Hold::Orphan));
+    assert!(r.m.log.as_ref().unwrap().holds.contains(Hold::Orphan));
+    r.tick();
+    assert!(r.io.spawns().is_empty(), "nothing starts while an orphan runs");
+    assert_eq!(r.m.deadline(), Some(r.clock.now().mono + ORPHAN_KILL_AFTER));
+    assert_eq!(r.io.published.last().map(|p| (p.1, p.2, p.3)), Some((0, State::Down, Want::Up)), "down, want up");
+}
+
+#[test]
+fn the_log_orphan_gets_its_eof_wait_once_the_service_orphan_is_gone_then_everything_starts() {
+    let mut r = with_orphans(true, true, Fake::new());
+    r.io.take();
+    r.step(Event::OrphanExited(Kind::Main));
+    assert_eq!(r.io.take(), vec![Did::OrphanDrain(Kind::Main)]);
+    assert_eq!(r.m.orphan_main, None);
+    assert!(matches!(r.m.orphan_log, Some(Orphan::Waiting(_))));
+    r.tick();
+    assert!(r.io.spawns().is_empty(), "still held: the logger has not read everything yet");
+    assert!(orphan_signals(&mut r.io).is_empty(), "the logger is not signalled during its EOF wait");
+    r.step(Event::OrphanExited(Kind::Log));
+    assert!(!r.main().holds.contains(Hold::Orphan));
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![RUN, RUN], "log, then service");
+}
+
+#[test]
+fn a_log_orphan_that_does_not_exit_on_eof_is_stopped_then_killed() {
+    let mut r = with_orphans(false, true, Fake::new());
+    assert!(orphan_signals(&mut r.io).is_empty());
+    assert_eq!(r.m.deadline(), Some(r.clock.now().mono + ORPHAN_LOG_EOF));
+    r.later(ORPHAN_LOG_EOF.as_millis() as u64);
+    assert_eq!(orphan_signals(&mut r.io), vec![(Kind::Log, TERM), (Kind::Log, CONT)]);
+    r.later(ORPHAN_KILL_AFTER.as_millis() as u64 - 1);
+    assert!(orphan_signals(&mut r.io).is_empty());
+    r.later(1);
+    assert_eq!(orphan_signals(&mut r.io), vec![(Kind::Log, KILL)]);
+    assert_eq!(r.m.deadline(), None, "after KILL only its end is awaited");
+    r.step(Event::OrphanExited(Kind::Log));
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![RUN, RUN]);
+}
+
+#[test]
+fn orphan_stops_use_down_signal_and_timeout_kill() {
+    let io = Fake::new().with(Kind::Main, extras::DOWN_SIGNAL, b"HUP").with(Kind::Main, extras::TIMEOUT_KILL, b"300");
+    let mut r = with_orphans(true, false, io);
+    assert_eq!(orphan_signals(&mut r.io), vec![(Kind::Main, libc::SIGHUP), (Kind::Main, CONT)]);
+    r.later(299);
+    assert!(orphan_signals(&mut r.io).is_empty());
+    r.later(1);
+    assert_eq!(orphan_signals(&mut r.io), vec![(Kind::Main, KILL)]);
+    r.step(Event::OrphanExited(Kind::Main));
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![RUN, RUN]);
+}
+
+#[test]
+fn a_contained_orphan_counts_as_gone_only_when_its_cgroup_is_empty() {
+    let mut r = with_orphans(true, false, Fake { cgroup_populated: true, ..Fake::new() });
+    r.io.take();
+    r.step(Event::OrphanExited(Kind::Main));
+    assert_eq!(r.m.orphan_main, Some(Orphan::Ending));
+    r.tick();
+    assert!(r.io.spawns().is_empty());
+    r.step(Event::OrphanGone(Kind::Main));
+    r.tick();
+    assert_eq!(r.io.spawns(), vec![RUN, RUN]);
+}
+
+#[test]
+fn exit_waits_for_the_orphans() {
+    let mut r = with_orphans(true, false, Fake::new());
+    r.letter(b'x');
+    assert_eq!(r.tick(), Flow::Continue, "an orphan half-stopped is not left behind");
+    r.step(Event::OrphanExited(Kind::Main));
+    // The log service never started: nothing else to wait for.
+    assert_eq!(r.tick(), Flow::Exit);
+}
+
+fn contained(populated: bool, finish: bool) -> Rig {
+    running(Fake { containment: Containment::Contained, cgroup_populated: populated, finish, ..Fake::new() })
+}
+
+#[test]
+fn a_contained_service_is_down_only_when_its_cgroup_is_empty() {
+    let mut r = contained(true, false);
+    r.letter(b'd');
+    assert_eq!(r.io.kills(), vec![(101, TERM), (101, CONT)]);
+    r.exit(Kind::Main, 0);
+    assert_eq!(r.io.take(), vec![Did::Drain(Kind::Main)]);
+    assert_eq!((r.main().pid, r.main().state), (101, State::Run), "still up while the cgroup drains");
+    assert_eq!(r.m.draining().collect::<Vec<_>>(), vec![Kind::Main]);
+    // The reaped pid may be reused: never signalled again.
+    r.letter(b'k');
+    r.letter(b'h');
+    assert!(r.io.kills().is_empty());
+    r.step(Event::CgroupEmpty(Kind::Main));
+    assert_eq!(r.io.take(), vec![Did::Unready(Kind::Main, false), Did::Release(Kind::Main)]);
+    assert_eq!(r.io.published.last(), Some(&(Kind::Main, 0, State::Down, Want::Down, false, false)));
+}
+
+#[test]
+fn an_empty_cgroup_goes_down_at_once_and_a_restart_contains_again() {
+    let mut r = contained(false, false);
+    r.exit(Kind::Main, 1);
+    assert_eq!(r.io.take(), vec![Did::Drain(Kind::Main), Did::Unready(Kind::Main, false), Did::Release(Kind::Main)]);
+    assert_eq!(r.main().state, State::Down);
+    r.later(1000);
+    assert_eq!(r.io.spawns(), vec![RUN]);
+}
+
+#[test]
+fn finish_runs_in_the_same_cgroup_which_goes_after_it() {
+    let mut r = contained(false, true);
+    r.exit(Kind::Main, 0);
+    r.tick();
+    let did = r.io.take();
+    assert!(did.contains(&Did::Drain(Kind::Main)) && !did.contains(&Did::Release(Kind::Main)), "{did:?}");
+    assert!(did.iter().any(|d| matches!(d, Did::Spawn(_, Spawn::Finish { .. }, _))), "{did:?}");
+    r.exit(Kind::Main, 0);
+    assert_eq!(r.io.take(), vec![Did::Drain(Kind::Main), Did::Release(Kind::Main)]);
+}
+
+#[test]
+fn containment_required_but_unavailable_holds_until_u() {
+    let mut r = Rig::new(Want::Up, Fake { containment: Containment::Refused, ..Fake::new() });
+    assert!(r.io.spawns().is_empty());
+    assert!(r.main().holds.contains(Hold::Containment));
+    r.later(5000);
+    assert!(r.io.spawns().is_empty(), "no retry loop");
+    r.io.containment = Containment::Contained;
+    r.letter(b'u');
+    assert_eq!(r.io.spawns(), vec![RUN]);
+    assert!(r.main().holds.is_empty());
+}
+
+#[test]
+fn uncontained_runs_as_runit_does() {
+    let mut r = running(Fake { containment: Containment::Uncontained, cgroup_populated: true, ..Fake::new() });
+    r.exit(Kind::Main, 0);
+    assert!(!r.io.take().iter().any(|d| matches!(d, Did::Drain(_) | Did::Release(_))));
+    assert_eq!(r.main().state, State::Down);
 }
