@@ -352,6 +352,8 @@ fn debian_cron_rsyslog_and_sshd_run_converted_and_report_readiness() {
         assert_eq!(code, 0, "{out}");
         assert!(out.starts_with(&format!("run: {}: (pid {pid}) ", sv.join(name).display())), "{out}");
     }
+    // runsv had nothing to warn about in what runit-import wrote.
+    assert_eq!(ns.stderr(), "", "runsvdir and runsv stderr");
 }
 
 #[test]
@@ -437,4 +439,6 @@ fn a_web_app_with_a_database_runs_in_order_on_its_socket() {
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with(&format!("run: {}: (pid {app_pid}) ", app_dir.display())), "{out}");
     assert!(out.contains(&format!("\nrun: {}: (pid {db_pid}) ", db_dir.display())), "{out}");
+    // runsv had nothing to warn about in what runit-import wrote.
+    assert_eq!(ns.stderr(), "", "runsvdir and runsv stderr");
 }
