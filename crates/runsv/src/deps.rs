@@ -74,8 +74,32 @@ pub struct DepsIo {
     /// Something dependents read may have been written since the last
     /// [`DepsIo::announce`].
     dirty: bool,
-    /// The state (main, log) dependents saw at the last poke.
-    announced: Option<(DepState, Option<DepState>)>,
+    /// What dependents saw of the service (main, log) at the last poke.
+    announced: (Seen, Option<Seen>),
+}
+
+/// What a dependent's decisions can tell apart of a dependency: whether a
+/// hard and a soft dependent wait (and why, for `supervise/waiting`),
+/// whether a `./check` is to run, and whether it is down (a stop waits
+/// for that of its dependents). A change of anything else wakes nobody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seen {
+    hard: Option<depends::Why>,
+    soft: Option<depends::Why>,
+    check: bool,
+    down: bool,
+}
+
+impl Seen {
+    fn of(dir: &Path) -> Seen {
+        let st = depstate::evaluate(dir);
+        Seen {
+            hard: st.holds(false),
+            soft: st.holds(true),
+            check: st == DepState::NeedsCheck,
+            down: depstate::is_down(dir),
+        }
+    }
 }
 
 impl DepsIo {
@@ -100,6 +124,10 @@ impl DepsIo {
             reported: Vec::new(),
             reported_cycle: Vec::new(),
         };
+        // As dependents see the service before this runsv serves it: a
+        // first state that looks the same to them (held back, say) needs
+        // no poke.
+        let announced = (Seen::of(Path::new(".")), log.is_some().then(|| Seen::of(Path::new("log"))));
         let mut slots = vec![slot(Kind::Main, ".", name.to_vec(), main)];
         if let Some(sup) = log {
             slots.push(slot(Kind::Log, "log", [name, b"/log"].concat(), sup));
@@ -114,7 +142,7 @@ impl DepsIo {
             dependents: Vec::new(),
             recheck_at: None,
             dirty: true,
-            announced: None,
+            announced,
         }
     }
 
@@ -207,12 +235,10 @@ impl DepsIo {
         if !std::mem::take(&mut self.dirty) {
             return;
         }
-        let now =
-            (depstate::evaluate(Path::new(".")), (self.slots.len() > 1).then(|| depstate::evaluate(Path::new("log"))));
-        if self.announced == Some(now) {
+        let now = (Seen::of(Path::new(".")), (self.slots.len() > 1).then(|| Seen::of(Path::new("log"))));
+        if std::mem::replace(&mut self.announced, now) == now {
             return;
         }
-        self.announced = Some(now);
         let Some(scan) = &self.scan_dir else { return };
         let mine: Vec<&Path> = self.slots.iter().map(|s| Path::new(s.dir)).collect();
         let mut to = depstate::dependents(scan, &mine);
