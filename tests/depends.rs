@@ -622,6 +622,8 @@ fn without_inotify_dependents_are_poked_and_missing_ones_polled() {
     let (code, out, _) = t.sv(&["up", "db"]);
     assert_eq!(code, 0, "{out}");
     t.wait_run("web");
+    // The run scripts log their start a moment after runsv records it.
+    wait_for("web's and db's start lines", || t.count("web", "start") == 1 && t.count("db", "start") == 1);
     assert!(t.last("web", "start") >= t.last("db", "start"));
     // Linked later, seen by the 1-second re-read (or late's poke).
     t.link("late");
