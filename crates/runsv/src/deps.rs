@@ -271,7 +271,10 @@ impl DepsIo {
                 Ok(w) => self.watch = Some(w),
                 Err(e) => {
                     self.polling = true;
-                    self.label.warn(&[e.to_string().as_bytes(), b"; reading dependencies every second"]);
+                    self.label.warn(&[
+                        e.to_string().as_bytes(),
+                        b"; reading dependencies when told, or every second while one is missing",
+                    ]);
                 }
             }
         }
