@@ -460,3 +460,172 @@ fn down_on_the_root_of_a_chain_stops_it_from_the_leaf_and_up_restores_it() {
     let ev = t.events();
     assert!(t.last("a", "start") < t.last("b", "start") && t.last("b", "start") < t.last("c", "start"), "{ev:?}");
 }
+
+/// Reads what is pending in a non-blocking FIFO.
+fn drain(fifo: &mut fs::File) -> Vec<u8> {
+    use std::io::Read;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while let Ok(n @ 1..) = fifo.read(&mut buf) {
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+/// Without inotify a dependent learns of its dependency's changes only
+/// through the "dependencies changed" byte (docs/PROTOCOL.md, section 5)
+/// that the dependency's runsv writes to the dependent's
+/// `supervise/control`. Here the dependent is a FIFO the test reads: the
+/// byte comes when db becomes ready and again when it goes down, and is
+/// not one of runit's letters.
+#[test]
+fn a_dependency_pokes_its_dependents_control_fifo_on_ready_and_down() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let t = Tree::new();
+    t.service("db", "exec sleep 100000").file("db", "down", "");
+    symlink(t.dir("db"), t.sd.join("db")).unwrap();
+    let web = t.sd.join("web");
+    fs::create_dir_all(web.join("supervise")).unwrap();
+    fs::write(web.join("depends"), "db\n").unwrap();
+    unix::fifo::mkfifo(&web.join("supervise/control"), 0o600).unwrap();
+    let mut control =
+        fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(web.join("supervise/control")).unwrap();
+    let err = fs::File::create(t.tmp.path().join("stderr")).unwrap();
+    let _runsv =
+        Proc::spawn(Command::new(util::bin("runsv")).arg("db").current_dir(&t.sd).stdin(Stdio::null()).stderr(err));
+    wait_for("db's runsv", || t.status("db").is_some() && fs::metadata(t.dir("db").join("supervise/ok")).is_ok());
+    let _ = drain(&mut control);
+    let (code, out, _) = t.sv(&["up", "db"]);
+    assert_eq!(code, 0, "{out}");
+    t.wait_run("db");
+    let mut got = Vec::new();
+    wait_for("a poke after db's start", || {
+        got.extend(drain(&mut control));
+        !got.is_empty()
+    });
+    assert!(got.iter().all(|&b| b == b'D'), "{got:?}");
+    assert!(!supervise::control::LETTERS.contains(&b'D'));
+    let (code, out, _) = t.sv(&["down", "db"]);
+    assert_eq!(code, 0, "{out}");
+    t.wait_down("db");
+    let mut got = Vec::new();
+    wait_for("a poke after db's stop", || {
+        got.extend(drain(&mut control));
+        !got.is_empty()
+    });
+    assert!(got.iter().all(|&b| b == b'D'), "{got:?}");
+    assert_eq!(t.stderr(), "", "runsv complained");
+}
+
+/// A process of its own, running as `uid`, that holds every inotify
+/// instance that user may have (fs.inotify.max_user_instances counts per
+/// user): the user's runsvs then run without inotify, honestly.
+struct InotifyHog {
+    pid: libc::pid_t,
+}
+
+impl InotifyHog {
+    fn new(uid: u32) -> InotifyHog {
+        let limit: usize =
+            fs::read_to_string("/proc/sys/fs/inotify/max_user_instances").unwrap().trim().parse().unwrap();
+        let (r, w) = unix::fd::pipe_cloexec().unwrap();
+        // SAFETY: the child only makes system calls (no allocation, no
+        // lock) and never returns into the test harness.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork");
+        if pid == 0 {
+            // SAFETY: plain system calls on values owned by this process.
+            unsafe {
+                if libc::setgid(uid) != 0 || libc::setuid(uid) != 0 {
+                    libc::_exit(1);
+                }
+                let mut held = 0;
+                while held <= limit && libc::inotify_init1(libc::IN_CLOEXEC) >= 0 {
+                    held += 1;
+                }
+                let done = [if held <= limit { b'y' } else { b'n' }];
+                libc::write(std::os::fd::AsRawFd::as_raw_fd(&w), done.as_ptr().cast(), 1);
+                loop {
+                    libc::pause();
+                }
+            }
+        }
+        drop(w);
+        let hog = InotifyHog { pid };
+        let mut answer = [0u8; 1];
+        let got = std::io::Read::read(&mut fs::File::from(r), &mut answer).unwrap();
+        assert_eq!(got, 1, "hog did not start");
+        assert_eq!(&answer, b"y", "the inotify instances of uid {uid} could not be exhausted");
+        hog
+    }
+}
+
+impl Drop for InotifyHog {
+    fn drop(&mut self) {
+        // SAFETY: kill and waitpid on our own child.
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+            libc::waitpid(self.pid, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+fn chown_tree(p: &std::path::Path, uid: u32) {
+    std::os::unix::fs::lchown(p, Some(uid), Some(uid)).unwrap();
+    if fs::symlink_metadata(p).unwrap().is_dir() {
+        for e in fs::read_dir(p).unwrap() {
+            chown_tree(&e.unwrap().path(), uid);
+        }
+    }
+}
+
+/// With no inotify instance left for the user running runsvdir, a
+/// dependent waiting for its dependency sleeps (no 1-second polling: the
+/// dependency is there and its runsv announces changes) and starts as soon
+/// as the dependency is up, woken by the "dependencies changed" byte. A
+/// dependency not linked yet is read again every second instead.
+#[test]
+fn without_inotify_dependents_are_poked_and_missing_ones_polled() {
+    // An unprivileged uid of this test's own (no account needed).
+    const UID: u32 = 61_937;
+    let mut t = Tree::new();
+    t.service("db", "exec sleep 100000").file("db", "down", "").link("db");
+    t.service("web", "exec sleep 100000").file("web", "depends", "db\n").link("web");
+    t.service("late", "exec sleep 100000");
+    t.service("app", "exec sleep 100000").file("app", "depends", "late\n").link("app");
+    chown_tree(t.tmp.path(), UID);
+    let _hog = InotifyHog::new(UID);
+    let err = fs::File::create(t.tmp.path().join("stderr")).unwrap();
+    let mut cmd = Command::new(util::bin("runsvdir"));
+    cmd.arg(&t.sd).uid(UID).gid(UID).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err);
+    use std::os::unix::process::CommandExt;
+    t.runsvdir = Some(Proc::spawn(&mut cmd));
+    wait_for("web to wait for db", || t.waiting("web") == "wanted-down db\n");
+    wait_for("app to wait for late", || t.waiting("app") == "missing late\n");
+    wait_for("runsv's warning", || t.stderr().contains("runsv web: warning: inotify not available"));
+    let runsvdir = t.runsvdir.as_ref().unwrap().pid();
+    let web = util::procfs::children(runsvdir)
+        .into_iter()
+        .find(|(p, _)| util::procfs::arg1(*p).as_deref() == Some("web"))
+        .map(|(p, _)| p)
+        .unwrap();
+    let mut before = wakeups(web);
+    wait_for("web's runsv to settle", || {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = wakeups(web);
+        std::mem::replace(&mut before, now) == now
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(wakeups(web), before, "web's runsv polled while its dependency is there");
+    assert!(!t.running("web"));
+
+    let (code, out, _) = t.sv(&["up", "db"]);
+    assert_eq!(code, 0, "{out}");
+    t.wait_run("web");
+    // The run scripts log their start a moment after runsv records it.
+    wait_for("web's and db's start lines", || t.count("web", "start") == 1 && t.count("db", "start") == 1);
+    assert!(t.last("web", "start") >= t.last("db", "start"));
+    // Linked later, seen by the 1-second re-read (or late's poke).
+    t.link("late");
+    t.wait_run("app");
+}

@@ -588,7 +588,14 @@ fn idle_runsv_does_not_wake_up() {
             .map(|l| l.split_whitespace().last().unwrap().parse::<u64>().unwrap())
             .sum::<u64>()
     };
-    let before = switches();
+    // runsv writes `stat` before `status` and `supervise/start`: let it
+    // finish (two samples alike, however long a loaded machine takes).
+    let mut before = switches();
+    wait_for("runsv to settle", || {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = switches();
+        std::mem::replace(&mut before, now) == now
+    });
     std::thread::sleep(Duration::from_secs(2)); // observing idleness
     assert_eq!(switches(), before);
 }

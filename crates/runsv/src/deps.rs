@@ -13,13 +13,30 @@ use crate::machine::{DepView, Event, Kind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use supervise::depends::{self, Depends, Waiting};
-use supervise::depstate::{self, Assessment};
+use supervise::depstate::{self, Assessment, DepState};
 use supervise::depwatch::DepWatch;
 use supervise::SuperviseDir;
 use unix::msg::Label;
 
-/// Without inotify, how often the dependencies are read again.
+/// Without inotify, how often the dependencies are read again while only
+/// a re-read can tell (see [`recheck_after`]).
 const POLL_WITHOUT_INOTIFY: Duration = Duration::from_secs(1);
+
+/// When to read everything again: soon after a failing `./check`
+/// (`check_failed`); without inotify (`polling`) every second, but only
+/// while waiting for something no runsv announces with
+/// [`depstate::DEPS_CHANGED`] (`unannounced`: a dependency not linked yet,
+/// a cycle an edit may break; a stop waiting for dependents run by
+/// another supervisor). Everything else wakes the loop through the poke.
+fn recheck_after(check_failed: bool, polling: bool, unannounced: bool) -> Option<Duration> {
+    if check_failed {
+        Some(depstate::RECHECK)
+    } else if polling && unannounced {
+        Some(POLL_WITHOUT_INOTIFY)
+    } else {
+        None
+    }
+}
 
 /// One slot's dependencies.
 struct SlotDeps {
@@ -48,10 +65,41 @@ pub struct DepsIo {
     watch: Option<DepWatch>,
     /// inotify could not be had (reported once): poll instead.
     polling: bool,
+    /// How the watcher is made (tests make it fail).
+    new_watch: fn() -> Result<DepWatch, unix::inotify::NotAvailable>,
     /// The hard dependents a stop waits for.
     dependents: Vec<PathBuf>,
     /// Read everything again then (a failing `./check`, or no inotify).
     recheck_at: Option<Instant>,
+    /// Something dependents read may have been written since the last
+    /// [`DepsIo::announce`].
+    dirty: bool,
+    /// What dependents saw of the service (main, log) at the last poke.
+    announced: (Seen, Option<Seen>),
+}
+
+/// What a dependent's decisions can tell apart of a dependency: whether a
+/// hard and a soft dependent wait (and why, for `supervise/waiting`),
+/// whether a `./check` is to run, and whether it is down (a stop waits
+/// for that of its dependents). A change of anything else wakes nobody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seen {
+    hard: Option<depends::Why>,
+    soft: Option<depends::Why>,
+    check: bool,
+    down: bool,
+}
+
+impl Seen {
+    fn of(dir: &Path) -> Seen {
+        let st = depstate::evaluate(dir);
+        Seen {
+            hard: st.holds(false),
+            soft: st.holds(true),
+            check: st == DepState::NeedsCheck,
+            down: depstate::is_down(dir),
+        }
+    }
 }
 
 impl DepsIo {
@@ -76,11 +124,26 @@ impl DepsIo {
             reported: Vec::new(),
             reported_cycle: Vec::new(),
         };
+        // As dependents see the service before this runsv serves it: a
+        // first state that looks the same to them (held back, say) needs
+        // no poke.
+        let announced = (Seen::of(Path::new(".")), log.is_some().then(|| Seen::of(Path::new("log"))));
         let mut slots = vec![slot(Kind::Main, ".", name.to_vec(), main)];
         if let Some(sup) = log {
             slots.push(slot(Kind::Log, "log", [name, b"/log"].concat(), sup));
         }
-        DepsIo { label, scan_dir, slots, watch: None, polling: false, dependents: Vec::new(), recheck_at: None }
+        DepsIo {
+            label,
+            scan_dir,
+            slots,
+            watch: None,
+            polling: false,
+            new_watch: DepWatch::new,
+            dependents: Vec::new(),
+            recheck_at: None,
+            dirty: true,
+            announced,
+        }
     }
 
     /// The first reading, before the first start: an event for each slot
@@ -128,10 +191,10 @@ impl DepsIo {
             }
             self.dependents.retain(|d| !depstate::is_down(d));
             let want = self.wanted_watches();
-            let active = !want.is_empty();
-            self.recheck_at = (recheck || (self.polling && active))
-                .then(|| Instant::now() + if recheck { depstate::RECHECK } else { POLL_WITHOUT_INOTIFY });
-            if !self.set_watches(&want) {
+            let added = self.set_watches(&want);
+            // After set_watches: that is where a missing inotify shows.
+            self.recheck_at = recheck_after(recheck, self.polling, self.unannounced()).map(|d| Instant::now() + d);
+            if !added {
                 break;
             }
         }
@@ -150,6 +213,45 @@ impl DepsIo {
         events
     }
 
+    /// Waiting for something only a re-read can see (see
+    /// [`recheck_after`]).
+    fn unannounced(&self) -> bool {
+        let waits = self.slots.iter().filter(|s| s.active).any(|s| {
+            !s.last.waiting.cycle.is_empty() || s.last.waiting.deps.iter().any(|(why, _)| *why == depends::Why::Missing)
+        });
+        waits || !self.dependents.is_empty()
+    }
+
+    /// Something dependents read was (or may have been) written.
+    pub fn touched(&mut self) {
+        self.dirty = true;
+    }
+
+    /// After a step: if the service's state as dependents read it changed,
+    /// pokes every runsv that may care (its dependents, and its own
+    /// dependencies, whose ordered stop may wait for it) with
+    /// [`depstate::DEPS_CHANGED`], so that they need no inotify.
+    pub fn announce(&mut self) {
+        if !std::mem::take(&mut self.dirty) {
+            return;
+        }
+        let now = (Seen::of(Path::new(".")), (self.slots.len() > 1).then(|| Seen::of(Path::new("log"))));
+        if std::mem::replace(&mut self.announced, now) == now {
+            return;
+        }
+        let Some(scan) = &self.scan_dir else { return };
+        let mine: Vec<&Path> = self.slots.iter().map(|s| Path::new(s.dir)).collect();
+        let mut to = depstate::dependents(scan, &mine);
+        for s in self.slots.iter().filter(|s| s.active) {
+            to.extend(s.last.watch.iter().filter(|(_, dep)| *dep).map(|(d, _)| d.clone()));
+        }
+        to.sort();
+        to.dedup();
+        for d in &to {
+            depstate::poke(d);
+        }
+    }
+
     fn wanted_watches(&self) -> Vec<(PathBuf, bool)> {
         let mut want: Vec<(PathBuf, bool)> = Vec::new();
         for s in self.slots.iter().filter(|s| s.active) {
@@ -165,11 +267,14 @@ impl DepsIo {
             return false;
         }
         if self.watch.is_none() && !self.polling {
-            match DepWatch::new() {
+            match (self.new_watch)() {
                 Ok(w) => self.watch = Some(w),
                 Err(e) => {
                     self.polling = true;
-                    self.label.warn(&[e.to_string().as_bytes(), b"; reading dependencies every second"]);
+                    self.label.warn(&[
+                        e.to_string().as_bytes(),
+                        b"; reading dependencies when told, or every second while one is missing",
+                    ]);
                 }
             }
         }
@@ -250,7 +355,8 @@ impl DepsIo {
         self.set_watches(&want);
         // One may have stopped between the read and the watch.
         self.dependents.retain(|d| !depstate::is_down(d));
-        if self.polling {
+        if self.polling && !self.dependents.is_empty() {
+            // Dependents under another supervisor do not poke.
             self.recheck_at = Some(Instant::now() + POLL_WITHOUT_INOTIFY);
         }
         !self.dependents.is_empty()
@@ -263,5 +369,43 @@ fn write_waiting(label: &Label, sup: &SuperviseDir, w: &Waiting) {
             Some(e) => label.warn_err(&[&text], &e),
             None => label.warn(&[&text]),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_inotify_only_unannounced_waits_poll() {
+        assert_eq!(recheck_after(true, false, false), Some(depstate::RECHECK));
+        assert_eq!(recheck_after(true, true, true), Some(depstate::RECHECK));
+        assert_eq!(recheck_after(false, true, true), Some(POLL_WITHOUT_INOTIFY));
+        // Announced by the dependency's runsv: no periodic wake-up.
+        assert_eq!(recheck_after(false, true, false), None);
+        // inotify watches everything.
+        assert_eq!(recheck_after(false, false, true), None);
+    }
+
+    /// The broken fallback: inotify failing on the first reading must
+    /// still leave a re-read scheduled for a missing dependency.
+    #[test]
+    fn a_missing_dependency_is_read_again_when_inotify_fails_first() {
+        let d = tempfile::tempdir().unwrap();
+        let scan = d.path().join("sd");
+        let me = scan.join("web");
+        std::fs::create_dir_all(me.join("supervise")).unwrap();
+        std::fs::write(me.join("depends"), b"db\n").unwrap();
+        let sup = SuperviseDir::of(&me);
+        let mut io = DepsIo::new(Label::with_arg(b"runsv", b"web"), Some(scan.clone()), b"web", sup, None);
+        // As if the user had no inotify instance left.
+        io.new_watch = || Err(unix::inotify::NotAvailable(nix::errno::Errno::EMFILE));
+        let cwd = std::env::current_dir().unwrap();
+        std::env::set_current_dir(&me).unwrap();
+        let events = io.initial();
+        std::env::set_current_dir(cwd).unwrap();
+        assert!(matches!(events[..], [Event::Deps(Kind::Main, DepView { blocked: true, .. })]), "{events:?}");
+        assert!(io.polling);
+        assert!(io.deadline().is_some(), "a missing dependency must be read again");
     }
 }

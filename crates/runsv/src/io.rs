@@ -446,6 +446,7 @@ impl Io for SystemIo {
     }
 
     fn publish(&mut self, s: &Slot) -> bool {
+        self.deps.touched();
         let Some(files) = self.files(s.kind) else { return false };
         let sup = files.sup.clone();
         let st = Status::new(s.stamp, s.pid as u32, s.state, s.want, s.paused, s.term);
@@ -454,6 +455,7 @@ impl Io for SystemIo {
     }
 
     fn set_ready(&mut self, slot: Kind, pid: i32) {
+        self.deps.touched();
         let Some(files) = self.files(slot) else { return };
         let r = Ready { stamp: Tai64n::now(), pid: pid as u32 };
         if let Err((text, e)) = extras::write_ready(&files.sup, &r) {
@@ -462,6 +464,7 @@ impl Io for SystemIo {
     }
 
     fn unready(&mut self, slot: Kind, remove: bool) {
+        self.deps.touched();
         let Some(files) = self.files(slot) else { return };
         files.ready_pipe = None;
         if remove {
@@ -528,6 +531,7 @@ impl Io for SystemIo {
     }
 
     fn withdraw_ready(&mut self, slot: Kind) {
+        self.deps.touched();
         let Some(files) = self.files(slot) else { return };
         if let Err(e) = extras::remove_ready(&files.sup) {
             let name = files.sup.name(extras::READY);
@@ -540,10 +544,12 @@ impl Io for SystemIo {
     }
 
     fn show_waiting(&mut self, slot: Kind, on: bool) {
+        self.deps.touched();
         self.deps.show_waiting(slot, on);
     }
 
     fn oneshot_record(&mut self, slot: Kind, ok: Option<bool>) {
+        self.deps.touched();
         use supervise::depends::{write_oneshot, OneshotRecord, Outcome};
         let Some(files) = self.files(slot) else { return };
         let sup = files.sup.clone();

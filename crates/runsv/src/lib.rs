@@ -91,7 +91,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
-use supervise::{SuperviseDir, Want};
+use supervise::{depstate, SuperviseDir, Want};
 use unix::msg::{Fatal, Label};
 
 /// runsv's exit codes (man/runsv.8, EXIT STATUS).
@@ -224,16 +224,23 @@ impl Runsv {
             if want_client && self.io.connection_pending() {
                 self.step(Event::ConnectionPending);
             }
-            if self.io.deps.due(std::time::Instant::now()) {
+            let main_byte = read_control(&self.main_control.0);
+            let log_byte = self.log_control.as_ref().and_then(|(r, _)| read_control(r));
+            // A dependency's (or dependent's) runsv says its state changed:
+            // read the dependencies as an inotify event would.
+            let poked = [main_byte, log_byte].contains(&Some(depstate::DEPS_CHANGED));
+            if self.io.deps.due(std::time::Instant::now()) || poked {
                 for ev in self.io.deps.refresh() {
                     self.step(ev);
                 }
             }
-            if let Some(c) = read_control(&self.main_control.0) {
-                self.step(Event::Control(Kind::Main, c));
-            }
-            if let Some(c) = self.log_control.as_ref().and_then(|(r, _)| read_control(r)) {
-                self.step(Event::Control(Kind::Log, c));
+            for (kind, byte) in [(Kind::Main, main_byte), (Kind::Log, log_byte)] {
+                match byte {
+                    Some(depstate::DEPS_CHANGED) | None => {}
+                    Some(c) => {
+                        self.step(Event::Control(kind, c));
+                    }
+                }
             }
             if sigterm {
                 self.step(Event::Terminate);
@@ -246,7 +253,9 @@ impl Runsv {
     }
 
     fn step(&mut self, ev: Event) -> Flow {
-        self.machine.step(ev, Now::read(), &mut self.io)
+        let flow = self.machine.step(ev, Now::read(), &mut self.io);
+        self.io.deps.announce();
+        flow
     }
 }
 

@@ -275,6 +275,55 @@ pub fn hard_dependents(scan_dir: &Path, me: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The byte a runsv writes to a dependent's `supervise/control` when the
+/// state its dependents read may have changed (docs/PROTOCOL.md, section
+/// 5). Not one of runit's letters ([`crate::control::LETTERS`]): runit's
+/// runsv ignores it.
+pub const DEPS_CHANGED: u8 = b'D';
+
+/// The service directories in `scan_dir` whose `depends` (or
+/// `log/depends`) names one of `targets` (hard or soft).
+pub fn dependents(scan_dir: &Path, targets: &[&Path]) -> Vec<PathBuf> {
+    let targets: Vec<depends::Node> = targets.iter().filter_map(|t| depends::Node::of(t, b"")).collect();
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let Ok(entries) = std::fs::read_dir(scan_dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        if e.file_name().as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        let dir = e.path();
+        for svc in [dir.clone(), dir.join("log")] {
+            let Ok(Some(d)) = depends::read(&svc) else { continue };
+            let lists_one = d.deps.iter().any(|x| {
+                depends::Node::of(&depends::resolve(scan_dir, &x.name), &x.name).is_some_and(|n| targets.contains(&n))
+            });
+            if lists_one && depends::Node::of(&svc, b"").is_some_and(|n| !targets.contains(&n)) {
+                out.push(svc);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Tells the runsv of the service in `dir` that its dependencies may have
+/// changed: [`DEPS_CHANGED`] to `supervise/control`, never blocking, never
+/// through a symlink. No runsv there (or a full FIFO, which will wake it
+/// anyway) is not an error.
+pub fn poke(dir: &Path) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let control = SuperviseDir::of(dir).file("control");
+    if let Ok(mut f) =
+        std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW).open(control)
+    {
+        let _ = f.write(&[DEPS_CHANGED]);
+    }
+}
+
 /// Whether the service in `dir` is down, `./finish` done (or has no
 /// runsv): a stopping dependency waits for this of each hard dependent.
 pub fn is_down(dir: &Path) -> bool {
