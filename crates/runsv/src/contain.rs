@@ -113,6 +113,7 @@ pub fn find_orphan(
 }
 
 /// Records the `./run` just started, before its status is written.
+#[inline(never)]
 pub fn record_start(sup: &SuperviseDir, pid: libc::pid_t, cgroup: Option<&Path>, env: &Env, label: &Label) {
     let (Some(boot), Ok(t)) = (env.boot_id.as_ref(), unix::procstat::start_time(pid)) else { return };
     let rec =

@@ -250,6 +250,11 @@ impl DepsIo {
         for d in &to {
             depstate::poke(d);
         }
+        drop(to);
+        // Reading every sibling (the directory stream's 32 KiB buffer, the
+        // paths, each `depends`) left free but dirty heap pages behind: a
+        // plain service would keep them for its whole life.
+        unix::heap::release_free();
     }
 
     fn wanted_watches(&self) -> Vec<(PathBuf, bool)> {

@@ -216,6 +216,7 @@ impl SystemIo {
 
     /// The notify socket, bound on first use; `NOTIFY_SOCKET` is its
     /// absolute path, so that `./run` may change directory.
+    #[inline(never)]
     fn notify_path(&mut self) -> Option<Vec<u8>> {
         use std::os::unix::ffi::OsStrExt;
         if self.sockets.notify.is_none() {
@@ -315,6 +316,9 @@ impl Io for SystemIo {
         }
     }
 
+    // The helpers marked `#[inline(never)]` here (opt-in files, sockets,
+    // cgroups) keep their locals out of the frames under every start:
+    // runsv's stack pages, once touched, stay dirty for its whole life.
     fn spawn(&mut self, slot: Kind, what: &Spawn) -> Option<i32> {
         crate::home::reenter_if_removed();
         let is_log = slot == Kind::Log;
@@ -548,6 +552,7 @@ impl Io for SystemIo {
         self.deps.show_waiting(slot, on);
     }
 
+    #[inline(never)]
     fn oneshot_record(&mut self, slot: Kind, ok: Option<bool>) {
         self.deps.touched();
         use supervise::depends::{write_oneshot, OneshotRecord, Outcome};
@@ -562,6 +567,7 @@ impl Io for SystemIo {
         }
     }
 
+    #[inline(never)]
     fn contain(&mut self, slot: Kind) -> Containment {
         let label = self.label.clone();
         let is_log = slot == Kind::Log;

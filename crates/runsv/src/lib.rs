@@ -183,72 +183,88 @@ impl Runsv {
             if self.step(Event::Tick) == Flow::Exit {
                 return;
             }
-            let mut fds =
-                vec![unix::poll::readable(self.signals.fd()), unix::poll::readable(self.main_control.0.as_raw_fd())];
-            if let Some((r, _)) = &self.log_control {
-                fds.push(unix::poll::readable(r.as_raw_fd()));
-            }
-            fds.extend(self.io.ready_fds().map(unix::poll::readable));
-            fds.extend(self.io.notify_fd().map(unix::poll::readable));
-            let want_client = self.machine.wants_connection();
-            if want_client {
-                fds.extend(self.io.listen_fds().map(unix::poll::readable));
-            }
-            fds.extend(self.io.deps.fd().map(unix::poll::readable));
-            self.io.contain_fds(&mut fds);
-            let mut deadline = [self.machine.deadline(), self.io.deps.deadline()].into_iter().flatten().min();
-            if self.io.needs_recheck() {
-                // Old kernels: no pidfd tells when an orphan ends.
-                let soon = std::time::Instant::now() + ORPHAN_RECHECK;
-                deadline = Some(deadline.map_or(soon, |d| d.min(soon)));
-            }
-            // Poll errors (EINVAL, ENOMEM) are transient at worst: the loop
-            // simply goes round again.
-            let _ = unix::poll::poll_until(&mut fds, deadline);
+            let want_client = self.wait();
+            self.dispatch(want_client);
+        }
+    }
 
-            let sigterm = self.signals.drain().contains(&libc::SIGTERM);
-            while let Some((pid, st)) = unix::proc::reap_one() {
-                if let Some(kind) = self.machine.slot_of(pid) {
-                    self.step(Event::Exited(kind, st));
-                }
+    /// Waits in `poll` for any descriptor of the loop or the next deadline;
+    /// returns whether the held listen sockets were in the set. Kept out of
+    /// line (like [`Runsv::dispatch`]): whatever is inlined into the loop
+    /// sits on the stack under every start and status write, and the stack
+    /// pages touched then stay dirty in every runsv for its whole life.
+    #[inline(never)]
+    fn wait(&mut self) -> bool {
+        let mut fds =
+            vec![unix::poll::readable(self.signals.fd()), unix::poll::readable(self.main_control.0.as_raw_fd())];
+        if let Some((r, _)) = &self.log_control {
+            fds.push(unix::poll::readable(r.as_raw_fd()));
+        }
+        fds.extend(self.io.ready_fds().map(unix::poll::readable));
+        fds.extend(self.io.notify_fd().map(unix::poll::readable));
+        let want_client = self.machine.wants_connection();
+        if want_client {
+            fds.extend(self.io.listen_fds().map(unix::poll::readable));
+        }
+        fds.extend(self.io.deps.fd().map(unix::poll::readable));
+        self.io.contain_fds(&mut fds);
+        let mut deadline = [self.machine.deadline(), self.io.deps.deadline()].into_iter().flatten().min();
+        if self.io.needs_recheck() {
+            // Old kernels: no pidfd tells when an orphan ends.
+            let soon = std::time::Instant::now() + ORPHAN_RECHECK;
+            deadline = Some(deadline.map_or(soon, |d| d.min(soon)));
+        }
+        // Poll errors (EINVAL, ENOMEM) are transient at worst: the loop
+        // simply goes round again.
+        let _ = unix::poll::poll_until(&mut fds, deadline);
+        want_client
+    }
+
+    /// Turns what the poll found into events for the step table.
+    #[inline(never)]
+    fn dispatch(&mut self, want_client: bool) {
+        let sigterm = self.signals.drain().contains(&libc::SIGTERM);
+        while let Some((pid, st)) = unix::proc::reap_one() {
+            if let Some(kind) = self.machine.slot_of(pid) {
+                self.step(Event::Exited(kind, st));
             }
-            for kind in [Kind::Main, Kind::Log] {
-                if self.io.read_ready_pipe(kind) {
-                    self.step(Event::ReadyLine(kind));
-                }
+        }
+        for kind in [Kind::Main, Kind::Log] {
+            if self.io.read_ready_pipe(kind) {
+                self.step(Event::ReadyLine(kind));
             }
-            while let Some((sender, m)) = self.io.read_notify() {
-                let status = m.status.is_some();
-                self.step(Event::Notify { sender, ready: m.ready, stopping: m.stopping, status });
-            }
-            if want_client && self.io.connection_pending() {
-                self.step(Event::ConnectionPending);
-            }
-            let main_byte = read_control(&self.main_control.0);
-            let log_byte = self.log_control.as_ref().and_then(|(r, _)| read_control(r));
-            // A dependency's (or dependent's) runsv says its state changed:
-            // read the dependencies as an inotify event would.
-            let poked = [main_byte, log_byte].contains(&Some(depstate::DEPS_CHANGED));
-            if self.io.deps.due(std::time::Instant::now()) || poked {
-                for ev in self.io.deps.refresh() {
-                    self.step(ev);
-                }
-            }
-            for (kind, byte) in [(Kind::Main, main_byte), (Kind::Log, log_byte)] {
-                match byte {
-                    Some(depstate::DEPS_CHANGED) | None => {}
-                    Some(c) => {
-                        self.step(Event::Control(kind, c));
-                    }
-                }
-            }
-            if sigterm {
-                self.step(Event::Terminate);
-            }
-            let draining: Vec<Kind> = self.machine.draining().collect();
-            for ev in self.io.contain_events(&draining) {
+        }
+        while let Some((sender, m)) = self.io.read_notify() {
+            let status = m.status.is_some();
+            self.step(Event::Notify { sender, ready: m.ready, stopping: m.stopping, status });
+        }
+        if want_client && self.io.connection_pending() {
+            self.step(Event::ConnectionPending);
+        }
+        let main_byte = read_control(&self.main_control.0);
+        let log_byte = self.log_control.as_ref().and_then(|(r, _)| read_control(r));
+        // A dependency's (or dependent's) runsv says its state changed:
+        // read the dependencies as an inotify event would.
+        let poked = [main_byte, log_byte].contains(&Some(depstate::DEPS_CHANGED));
+        if self.io.deps.due(std::time::Instant::now()) || poked {
+            for ev in self.io.deps.refresh() {
                 self.step(ev);
             }
+        }
+        for (kind, byte) in [(Kind::Main, main_byte), (Kind::Log, log_byte)] {
+            match byte {
+                Some(depstate::DEPS_CHANGED) | None => {}
+                Some(c) => {
+                    self.step(Event::Control(kind, c));
+                }
+            }
+        }
+        if sigterm {
+            self.step(Event::Terminate);
+        }
+        let draining: Vec<Kind> = self.machine.draining().collect();
+        for ev in self.io.contain_events(&draining) {
+            self.step(ev);
         }
     }
 
@@ -260,7 +276,11 @@ impl Runsv {
 }
 
 /// The start-up sequence (man/runsv.8): any failure is fatal (exit 111).
-fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
+/// Out of line, and the result boxed, so that neither its locals nor the
+/// (large) `Runsv` are part of `main`'s frame, which lies under every later
+/// call for runsv's life.
+#[inline(never)]
+fn start(dir: &[u8], label: Label) -> Result<Box<Runsv>, Fatal> {
     let fatal = |what: &[&[u8]], e: Option<&std::io::Error>| label.fatal_error(exit::FATAL, what, e);
 
     let signals = unix::selfpipe::SelfPipe::new(&io::CAUGHT_SIGNALS)
@@ -342,7 +362,7 @@ fn start(dir: &[u8], label: Label) -> Result<Runsv, Fatal> {
     if has_log {
         ok.push(open_ok("log/supervise/ok", &label)?);
     }
-    Ok(Runsv { machine, io, signals, main_control, log_control, _ok: ok, _locks: locks })
+    Ok(Box::new(Runsv { machine, io, signals, main_control, log_control, _ok: ok, _locks: locks }))
 }
 
 /// `mkdir NAME 0700`; if that fails and NAME is a symlink, create its

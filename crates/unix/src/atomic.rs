@@ -3,9 +3,11 @@
 //! Readers (sv, monitoring) never see a half-written file. The steps are
 //! reported separately because runit's warnings name the step that failed.
 
+use std::ffi::CString;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::fd::{BorrowedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -74,6 +76,15 @@ pub fn replace_at(dir: RawFd, tmp: &Path, dst: &Path, data: &[u8], mode: u32) ->
     // SAFETY: non-negative; the caller holds `dir` open for the whole
     // call, and the borrow does not outlive it.
     let dir = unsafe { BorrowedFd::borrow_raw(dir) };
+    // Converted once, on the heap: given a `Path`, nix copies each name into
+    // a 1 KiB stack buffer per call (two for `renameat`), and runsv writes
+    // its status through here from deep in its loop, so those buffers would
+    // add to the stack pages every runsv keeps dirty for its whole life.
+    let (tmp, dst) = match (CString::new(tmp.as_os_str().as_bytes()), CString::new(dst.as_os_str().as_bytes())) {
+        (Ok(t), Ok(d)) => (t, d),
+        _ => return Err(ReplaceError::Open(Errno::EINVAL.into())),
+    };
+    let (tmp, dst) = (tmp.as_c_str(), dst.as_c_str());
     let flags =
         OFlag::O_WRONLY | OFlag::O_TRUNC | OFlag::O_CREAT | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let mode = Mode::from_bits_truncate(mode as libc::mode_t);

@@ -115,6 +115,11 @@ impl Inotify {
     }
 
     /// Every event queued now, without blocking (empty when none are).
+    ///
+    /// Never inlined: nix reads into a 4 KiB stack buffer, which inlined
+    /// into a caller's frame (runsv's loop) would sit under every later
+    /// deep call and keep that many more stack pages dirty for good.
+    #[inline(never)]
     pub fn read(&self) -> io::Result<Vec<Event>> {
         let mut out = Vec::new();
         loop {

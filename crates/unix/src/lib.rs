@@ -30,6 +30,7 @@ pub mod errtext;
 pub mod fd;
 pub mod fifo;
 pub mod getopt;
+pub mod heap;
 pub mod inotify;
 pub mod lock;
 pub mod msg;
