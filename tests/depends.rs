@@ -494,6 +494,8 @@ fn a_dependency_pokes_its_dependents_control_fifo_on_ready_and_down() {
     let _runsv =
         Proc::spawn(Command::new(util::bin("runsv")).arg("db").current_dir(&t.sd).stdin(Stdio::null()).stderr(err));
     wait_for("db's runsv", || t.status("db").is_some() && fs::metadata(t.dir("db").join("supervise/ok")).is_ok());
+    // What web's runsv would do on reading db: mark it as depended on.
+    fs::write(t.dir("db").join("supervise/dependents"), "").unwrap();
     let _ = drain(&mut control);
     let (code, out, _) = t.sv(&["up", "db"]);
     assert_eq!(code, 0, "{out}");

@@ -217,7 +217,9 @@ impl DepsIo {
     /// [`recheck_after`]).
     fn unannounced(&self) -> bool {
         let waits = self.slots.iter().filter(|s| s.active).any(|s| {
-            !s.last.waiting.cycle.is_empty() || s.last.waiting.deps.iter().any(|(why, _)| *why == depends::Why::Missing)
+            !s.last.waiting.cycle.is_empty()
+                || s.last.unmarked
+                || s.last.waiting.deps.iter().any(|(why, _)| *why == depends::Why::Missing)
         });
         waits || !self.dependents.is_empty()
     }
@@ -240,8 +242,11 @@ impl DepsIo {
             return;
         }
         let Some(scan) = &self.scan_dir else { return };
-        let mine: Vec<&Path> = self.slots.iter().map(|s| Path::new(s.dir)).collect();
-        let mut to = depstate::dependents(scan, &mine);
+        // Only a service some dependent has read is looked for in the
+        // services directory's `depends` files (a plain one never is).
+        let mine: Vec<&Path> =
+            self.slots.iter().map(|s| Path::new(s.dir)).filter(|d| depstate::is_depended_on(d)).collect();
+        let mut to = if mine.is_empty() { Vec::new() } else { depstate::dependents(scan, &mine) };
         for s in self.slots.iter().filter(|s| s.active) {
             to.extend(s.last.watch.iter().filter(|(_, dep)| *dep).map(|(d, _)| d.clone()));
         }
@@ -351,6 +356,10 @@ impl DepsIo {
     /// See [`crate::machine::Io::dependents_running`].
     pub fn dependents_running(&mut self) -> bool {
         let Some(scan) = &self.scan_dir else { return false };
+        if !depstate::is_depended_on(Path::new(".")) {
+            // No dependent ever read this service: none to wait for.
+            return false;
+        }
         self.dependents =
             depstate::hard_dependents(scan, Path::new(".")).into_iter().filter(|d| !depstate::is_down(d)).collect();
         if self.dependents.is_empty() {

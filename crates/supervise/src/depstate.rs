@@ -188,6 +188,9 @@ pub struct Assessment {
     /// service directory on the dependency graph (their `depends` may
     /// close or open a cycle). The flag: watch its `supervise/` too.
     pub watch: Vec<(PathBuf, bool)>,
+    /// A dependency has no runsv yet (or could not be marked as depended
+    /// on): its runsv will not tell us about its changes.
+    pub unmarked: bool,
 }
 
 /// How often a failing dependency `./check` is run again while waiting.
@@ -213,6 +216,11 @@ pub fn assess(
     for d in &deps.deps {
         let dir = depends::resolve(scan_dir, &d.name);
         let mut state = evaluate(&dir);
+        if state != DepState::Missing && state != DepState::NotSupervised {
+            // So that its runsv tells us about its changes.
+            mark_depended_on(&SuperviseDir::of(&dir));
+        }
+        a.unmarked |= !is_depended_on(&dir);
         if state == DepState::NeedsCheck {
             if check(&dir) {
                 state = DepState::Ready;
@@ -307,6 +315,36 @@ pub fn dependents(scan_dir: &Path, targets: &[&Path]) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// `supervise/dependents`: an empty file a dependent's runsv creates in
+/// the `supervise/` of each service it reads as a dependency. Only a
+/// runsv that finds it looks through the services directory for the
+/// dependents to tell about a change (or to wait for at a stop); a plain
+/// service never does. A stale one costs one such look, nothing more.
+pub const DEPENDENTS_MARK: &str = "dependents";
+
+/// Creates [`DEPENDENTS_MARK`] in `sup` (never through a symlink; errors,
+/// such as a `supervise/` the caller may not write, are ignored: that
+/// service's runsv then simply does not tell, and inotify or the re-read
+/// covers it).
+pub fn mark_depended_on(sup: &SuperviseDir) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = sup.file(DEPENDENTS_MARK);
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return;
+    }
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+}
+
+/// Whether a dependent ever marked the service in `dir` ([`DEPENDENTS_MARK`]).
+pub fn is_depended_on(dir: &Path) -> bool {
+    std::fs::symlink_metadata(SuperviseDir::of(dir).file(DEPENDENTS_MARK)).is_ok()
 }
 
 /// Tells the runsv of the service in `dir` that its dependencies may have
@@ -540,6 +578,18 @@ queue
         assert_eq!(a.waiting.cycle, vec![b"web".to_vec(), b"db".to_vec()]);
         assert!(a.waiting.deps.is_empty());
         assert!(a.hard_unready);
+    }
+
+    #[test]
+    fn a_dependency_is_marked_by_its_dependents_assessment_only() {
+        let f = Fake::new(true);
+        f.status(7, State::Run, Want::Up);
+        let _ = evaluate(f.path());
+        assert!(!is_depended_on(f.path()), "reading a state marks nothing");
+        let deps = depends::parse(f.path().to_str().unwrap().as_bytes());
+        let me = tempfile::tempdir().unwrap();
+        let _ = assess(Path::new("/"), me.path(), b"me", &deps, &mut |_| true);
+        assert!(is_depended_on(f.path()), "a dependent's assessment marks it");
     }
 
     #[test]
