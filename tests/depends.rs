@@ -598,7 +598,10 @@ fn without_inotify_dependents_are_poked_and_missing_ones_polled() {
     chown_tree(t.tmp.path(), UID);
     let _hog = InotifyHog::new(UID);
     let err = fs::File::create(t.tmp.path().join("stderr")).unwrap();
-    let mut cmd = Command::new(util::bin("runsvdir"));
+    // Copies that uid may run, wherever the checkout lives (runsvdir
+    // starts the runsv beside it).
+    let public = util::public::Public::bins(&["runsvdir", "runsv"]);
+    let mut cmd = Command::new(public.join("runsvdir"));
     cmd.arg(&t.sd).uid(UID).gid(UID).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err);
     use std::os::unix::process::CommandExt;
     t.runsvdir = Some(Proc::spawn(&mut cmd));
