@@ -76,6 +76,9 @@ pub struct DepsIo {
     dirty: bool,
     /// What dependents saw of the service (main, log) at the last poke.
     announced: (Seen, Option<Seen>),
+    /// Changes went untold (nobody depended on the service then): the
+    /// next announcement tells whatever it finds.
+    announced_stale: bool,
 }
 
 /// What a dependent's decisions can tell apart of a dependency: whether a
@@ -143,6 +146,7 @@ impl DepsIo {
             recheck_at: None,
             dirty: true,
             announced,
+            announced_stale: false,
         }
     }
 
@@ -237,10 +241,20 @@ impl DepsIo {
         if !std::mem::take(&mut self.dirty) {
             return;
         }
-        let now = (Seen::of(Path::new(".")), (self.slots.len() > 1).then(|| Seen::of(Path::new("log"))));
-        if std::mem::replace(&mut self.announced, now) == now {
+        // A plain service nobody depends on has nothing to tell: one stat,
+        // not a reading of its own state (this runs between a reap and
+        // the restart). What it last told is then unknown.
+        let marked = depstate::is_depended_on(Path::new("."))
+            || (self.slots.len() > 1 && depstate::is_depended_on(Path::new("log")));
+        if !marked && !self.slots.iter().any(|s| s.active) {
+            self.announced_stale = true;
             return;
         }
+        let now = (Seen::of(Path::new(".")), (self.slots.len() > 1).then(|| Seen::of(Path::new("log"))));
+        if std::mem::replace(&mut self.announced, now) == now && !std::mem::take(&mut self.announced_stale) {
+            return;
+        }
+        self.announced_stale = false;
         let Some(scan) = &self.scan_dir else { return };
         // Only a service some dependent has read is looked for in the
         // services directory's `depends` files (a plain one never is).
