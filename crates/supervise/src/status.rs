@@ -172,15 +172,7 @@ pub enum ReadError {
 pub fn read_status(path: &Path) -> Result<Status, ReadError> {
     let mut f = std::fs::File::open(path).map_err(ReadError::Open)?;
     let mut buf = [0u8; STATUS_LEN];
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(ReadError::Read(e)),
-        }
-    }
+    let n = unix::fd::read_up_to(&mut f, &mut buf).map_err(ReadError::Read)?;
     Status::decode(&buf[..n]).map_err(|_| ReadError::BadFormat)
 }
 

@@ -51,6 +51,22 @@ pub fn dup_above(fd: &impl std::os::fd::AsFd, min: RawFd) -> io::Result<OwnedFd>
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
+/// Reads into `buf` until it is full or end-of-file (retrying on EINTR);
+/// returns how many bytes came. Without allocating, for small files
+/// such as `supervise/status` and `/proc/PID/stat`.
+pub fn read_up_to(r: &mut impl std::io::Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

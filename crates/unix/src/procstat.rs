@@ -18,18 +18,9 @@ pub fn start_time(pid: libc::pid_t) -> io::Result<u64> {
     }
     // One buffer on the stack (a stat line is a few hundred bytes; the
     // command name is at most 16): this runs after every start of ./run.
-    use std::io::Read;
     let mut f = std::fs::File::open(format!("/proc/{pid}/stat"))?;
     let mut buf = [0u8; 1024];
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let n = crate::fd::read_up_to(&mut f, &mut buf)?;
     parse_start_time(&buf[..n]).ok_or_else(|| io::ErrorKind::InvalidData.into())
 }
 
