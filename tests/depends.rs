@@ -497,25 +497,24 @@ fn a_dependency_pokes_its_dependents_control_fifo_on_ready_and_down() {
     // What web's runsv would do on reading db: mark it as depended on.
     fs::write(t.dir("db").join("supervise/dependents"), "").unwrap();
     let _ = drain(&mut control);
+    // After each change of db, web's control FIFO gets only `D` bytes.
+    let mut expect_poke = |what: &str| {
+        let mut got = Vec::new();
+        wait_for(what, || {
+            got.extend(drain(&mut control));
+            !got.is_empty()
+        });
+        assert!(got.iter().all(|&b| b == b'D'), "{what}: {got:?}");
+    };
     let (code, out, _) = t.sv(&["up", "db"]);
     assert_eq!(code, 0, "{out}");
     t.wait_run("db");
-    let mut got = Vec::new();
-    wait_for("a poke after db's start", || {
-        got.extend(drain(&mut control));
-        !got.is_empty()
-    });
-    assert!(got.iter().all(|&b| b == b'D'), "{got:?}");
+    expect_poke("a poke after db's start");
     assert!(!supervise::control::LETTERS.contains(&b'D'));
     let (code, out, _) = t.sv(&["down", "db"]);
     assert_eq!(code, 0, "{out}");
     t.wait_down("db");
-    let mut got = Vec::new();
-    wait_for("a poke after db's stop", || {
-        got.extend(drain(&mut control));
-        !got.is_empty()
-    });
-    assert!(got.iter().all(|&b| b == b'D'), "{got:?}");
+    expect_poke("a poke after db's stop");
     assert_eq!(t.stderr(), "", "runsv complained");
 }
 

@@ -110,6 +110,21 @@ pub struct Socket {
 }
 
 impl Socket {
+    /// A socket line with no options: every option at its default.
+    pub fn plain(line: usize, name: Option<String>, address: Address) -> Socket {
+        Socket {
+            line,
+            name,
+            address,
+            backlog: DEFAULT_BACKLOG,
+            reuseport: false,
+            v6only: false,
+            mode: None,
+            owner: None,
+            stdio: false,
+        }
+    }
+
     /// The name in `LISTEN_FDNAMES`.
     pub fn fd_name(&self) -> &str {
         self.name.as_deref().unwrap_or("unknown")
@@ -215,17 +230,7 @@ fn parse_line(line: usize, text: &str) -> Result<Option<Socket>, ListenError> {
         _ => (None, first),
     };
     let address = address(addr).or_else(|r| err(line, r))?;
-    let mut s = Socket {
-        line,
-        name,
-        address,
-        backlog: DEFAULT_BACKLOG,
-        reuseport: false,
-        v6only: false,
-        mode: None,
-        owner: None,
-        stdio: false,
-    };
+    let mut s = Socket::plain(line, name, address);
     let mut seen: Vec<&str> = Vec::new();
     for w in words {
         let (key, value) = match w.split_once('=') {
@@ -562,17 +567,7 @@ mod props {
             0u32..=0o777,
         )
             .prop_map(|(name, address, backlog, flag, flag2, mode)| {
-                let mut s = Socket {
-                    line: 0,
-                    name,
-                    address,
-                    backlog: DEFAULT_BACKLOG,
-                    reuseport: false,
-                    v6only: false,
-                    mode: None,
-                    owner: None,
-                    stdio: false,
-                };
+                let mut s = Socket::plain(0, name, address);
                 let mut text = match &s.name {
                     Some(n) => format!("{n}={}", s.address),
                     None => s.address.to_string(),
