@@ -494,8 +494,11 @@ fn a_dependency_pokes_its_dependents_control_fifo_on_ready_and_down() {
     let _runsv =
         Proc::spawn(Command::new(util::bin("runsv")).arg("db").current_dir(&t.sd).stdin(Stdio::null()).stderr(err));
     wait_for("db's runsv", || t.status("db").is_some() && fs::metadata(t.dir("db").join("supervise/ok")).is_ok());
-    // What web's runsv would do on reading db: mark it as depended on.
-    fs::write(t.dir("db").join("supervise/dependents"), "").unwrap();
+    // What web's runsv would do on reading db: enter web in db's index.
+    let mark = supervise::depstate::Mark::of(&web, false).unwrap();
+    assert!(supervise::depstate::mark_depended_on(&supervise::SuperviseDir::of(&t.dir("db")), &mark));
+    let entry = fs::read_dir(t.dir("db").join("supervise/dependents")).unwrap().next().unwrap().unwrap();
+    assert_eq!(fs::read_link(entry.path()).unwrap(), web, "the entry leads to web");
     let _ = drain(&mut control);
     // After each change of db, web's control FIFO gets only `D` bytes.
     let mut expect_poke = |what: &str| {

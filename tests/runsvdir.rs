@@ -521,3 +521,34 @@ fn runsvdir_starts_debians_runsv_when_it_is_beside_it() {
     let pid = s.wait_runsv("a");
     assert_eq!(fs::read_link(format!("/proc/{pid}/exe")).unwrap(), fs::canonicalize(util::debian("runsv")).unwrap());
 }
+
+/// The runsvs one scan starts are started dependencies first, whatever
+/// the directory order: two chains, one created from its root, the other
+/// from its leaf, so that no order of creation (nor the same order
+/// reversed) lists both roots first. runsvdir forks them one after the
+/// other, so their pids tell the order.
+#[test]
+fn the_runsvs_of_one_scan_start_dependencies_first() {
+    let mut s = Scan::new();
+    let from_root = ["a1", "a2", "a3", "a4"];
+    let from_leaf = ["b4", "b3", "b2", "b1"];
+    for name in from_root.iter().chain(&from_leaf) {
+        let dir = s.link(name);
+        let (chain, level) = name.split_at(1);
+        let level: u32 = level.parse().unwrap();
+        if level > 1 {
+            fs::write(dir.join("depends"), format!("{chain}{}\n", level - 1)).unwrap();
+        }
+    }
+    s.start(&[], &[]);
+    let mut kids = Vec::new();
+    wait_for("eight runsvs", || {
+        kids = runsv_children(s.pid());
+        kids.len() == 8
+    });
+    let pid = |name: &str| kids.iter().find(|(_, n)| n == name).map(|(p, _)| *p).unwrap();
+    for chain in ["a", "b"] {
+        let pids: Vec<i32> = (1..=4).map(|l| pid(&format!("{chain}{l}"))).collect();
+        assert!(pids.windows(2).all(|w| w[0] < w[1]), "chain {chain}: runsv pids by level {pids:?}");
+    }
+}

@@ -6,10 +6,12 @@
 //! [`Event::Deps`] and [`Event::Dependents`].
 //!
 //! A runsv whose service has no `depends` file does nothing here until
-//! it stops: then it looks once for hard dependents in the services
-//! directory, and only if one runs does it watch anything.
+//! it stops: then it lists its `supervise/dependents/` (where dependents
+//! enter themselves), and only if one of them runs does it watch
+//! anything.
 
 use crate::machine::{DepView, Event, Kind};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use supervise::depends::{self, Depends, Waiting};
@@ -46,8 +48,13 @@ struct SlotDeps {
     /// How messages and cycles name the slot: `web`, `web/log`.
     name: Vec<u8>,
     sup: SuperviseDir,
+    /// How the slot enters itself in its dependencies' index.
+    mark: Option<depstate::Mark>,
     /// The slot has (or had) a `depends` file.
     active: bool,
+    /// Its `depends` and the graph from it, as last read: kept while
+    /// inotify shows no change but to `supervise/` records.
+    read: Option<(Depends, depends::Graph)>,
     last: Assessment,
     view: Option<DepView>,
     /// `supervise/waiting` is shown (the step table holds the slot).
@@ -94,6 +101,11 @@ struct Seen {
 }
 
 impl Seen {
+    /// What a dependent decides by.
+    fn for_dependents(self) -> (Option<depends::Why>, Option<depends::Why>, bool) {
+        (self.hard, self.soft, self.check)
+    }
+
     fn of(dir: &Path) -> Seen {
         let st = depstate::evaluate(dir);
         Seen {
@@ -115,12 +127,17 @@ impl DepsIo {
         main: SuperviseDir,
         log: Option<SuperviseDir>,
     ) -> DepsIo {
+        // The service directory as runsvdir (or whoever started runsv)
+        // reaches it: where dependents are poked and their NAMEs resolved.
+        let home = scan_dir.as_ref().map(|s| s.join(std::ffi::OsStr::from_bytes(name)));
         let slot = |kind, dir, name: Vec<u8>, sup| SlotDeps {
             kind,
             dir,
             name,
             sup,
+            mark: home.as_deref().and_then(|h| depstate::Mark::of(h, kind == Kind::Log)),
             active: false,
+            read: None,
             last: Assessment::default(),
             view: None,
             shown: false,
@@ -180,6 +197,9 @@ impl DepsIo {
     pub fn refresh(&mut self) -> Vec<Event> {
         let had_dependents = !self.dependents.is_empty();
         let mut views: Vec<(Kind, DepView)> = Vec::new();
+        // The `depends` files only when they may have changed: a watch saw
+        // more than a `supervise/` record change, or nothing watches them.
+        let mut graph = self.watch.as_mut().is_none_or(DepWatch::take_reshaped);
         // The files are read with the watches of the last reading in
         // place; if they show other directories to watch (or one that
         // appeared), the watches are set and the files read once more, so
@@ -188,7 +208,7 @@ impl DepsIo {
             views.clear();
             let mut recheck = false;
             for i in 0..self.slots.len() {
-                if let Some(view) = self.assess(i) {
+                if let Some(view) = self.assess(i, graph) {
                     recheck |= self.slots[i].last.recheck;
                     views.push((self.slots[i].kind, view));
                 }
@@ -201,6 +221,7 @@ impl DepsIo {
             if !added {
                 break;
             }
+            graph = true;
         }
         let mut events = Vec::new();
         for (kind, view) in views {
@@ -251,18 +272,26 @@ impl DepsIo {
             return;
         }
         let now = (Seen::of(Path::new(".")), (self.slots.len() > 1).then(|| Seen::of(Path::new("log"))));
-        if std::mem::replace(&mut self.announced, now) == now && !std::mem::take(&mut self.announced_stale) {
+        let before = std::mem::replace(&mut self.announced, now);
+        let stale = std::mem::take(&mut self.announced_stale);
+        if before == now && !stale {
             return;
         }
-        self.announced_stale = false;
-        let Some(scan) = &self.scan_dir else { return };
-        // Only a service some dependent has read is looked for in the
-        // services directory's `depends` files (a plain one never is).
-        let mine: Vec<&Path> =
-            self.slots.iter().map(|s| Path::new(s.dir)).filter(|d| depstate::is_depended_on(d)).collect();
-        let mut to = if mine.is_empty() { Vec::new() } else { depstate::dependents(scan, &mine) };
-        for s in self.slots.iter().filter(|s| s.active) {
-            to.extend(s.last.watch.iter().filter(|(_, dep)| *dep).map(|(d, _)| d.clone()));
+        let seen = |s: &SlotDeps, of: &(Seen, Option<Seen>)| if s.kind == Kind::Log { of.1 } else { Some(of.0) };
+        let mut to: Vec<PathBuf> = Vec::new();
+        for s in &self.slots {
+            let (was, is) = (seen(s, &before), seen(s, &now));
+            // Its dependents, entered in its index (a plain service has
+            // none), read whether it holds them and whether to check it.
+            if stale || was.map(Seen::for_dependents) != is.map(Seen::for_dependents) {
+                to.extend(depstate::dependents_of(Path::new(s.dir)).into_iter().map(|d| d.slot()));
+            }
+            // Its own dependencies only that it is down now: a stop of
+            // theirs may wait for that.
+            let went_down = is.is_some_and(|x| x.down) && !was.is_some_and(|x| x.down);
+            if s.active && (stale || went_down) {
+                to.extend(s.last.watch.iter().filter(|(_, dep)| *dep).map(|(d, _)| d.clone()));
+            }
         }
         to.sort();
         to.dedup();
@@ -270,9 +299,8 @@ impl DepsIo {
             depstate::poke(d);
         }
         drop(to);
-        // Reading every sibling (the directory stream's 32 KiB buffer, the
-        // paths, each `depends`) left free but dirty heap pages behind: a
-        // plain service would keep them for its whole life.
+        // The directory stream's 32 KiB buffer left free but dirty heap
+        // pages behind, for the whole life of the runsv otherwise.
         unix::heap::release_free();
     }
 
@@ -309,38 +337,44 @@ impl DepsIo {
         }
     }
 
-    /// Reads one slot's `depends` and its dependencies; `None` when the
-    /// slot has never had a `depends` file.
-    fn assess(&mut self, i: usize) -> Option<DepView> {
+    /// Reads one slot's dependencies (and, if `graph` or never yet, its
+    /// `depends` and the graph of `depends` files from it); `None` when
+    /// the slot has never had a `depends` file.
+    fn assess(&mut self, i: usize, graph: bool) -> Option<DepView> {
         let label = self.label.clone();
         let scan = self.scan_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
         let s = &mut self.slots[i];
         let me = Path::new(s.dir);
-        let file = if s.kind == Kind::Log { &b"log/depends"[..] } else { b"depends" };
-        let deps = match depends::read(me) {
-            Ok(Some(d)) => d,
-            Ok(None) if !s.active => return None,
-            Ok(None) => Depends::default(),
-            Err(e) => {
-                label.warn_err(&[b"unable to read ", file], &e);
-                Depends::default()
+        if graph || s.read.is_none() {
+            let file = if s.kind == Kind::Log { &b"log/depends"[..] } else { b"depends" };
+            let deps = match depends::read(me) {
+                Ok(Some(d)) => d,
+                Ok(None) if !s.active => return None,
+                Ok(None) => Depends::default(),
+                Err(e) => {
+                    label.warn_err(&[b"unable to read ", file], &e);
+                    Depends::default()
+                }
+            };
+            s.active = true;
+            for m in &deps.malformed {
+                let key = (m.line, m.text.clone());
+                if !s.reported.contains(&key) {
+                    label.warn(&[&m.message(file), b" (line ignored)"]);
+                    s.reported.push(key);
+                }
             }
-        };
-        s.active = true;
-        for m in &deps.malformed {
-            let key = (m.line, m.text.clone());
-            if !s.reported.contains(&key) {
-                label.warn(&[&m.message(file), b" (line ignored)"]);
-                s.reported.push(key);
-            }
+            let g = depends::Graph::read(&scan, me, &s.name, &deps);
+            s.read = Some((deps, g));
         }
+        let (deps, graph) = s.read.as_ref()?;
         let mut check = |dir: &Path| {
             let warn =
                 [label.as_bytes(), b": warning: unable to run ", dir.as_os_str().as_encoded_bytes(), b"/check: "]
                     .concat();
             depstate::run_check(dir, &warn, &crate::io::child_signals, depstate::CHECK_TIMEOUT)
         };
-        let a = depstate::assess(&scan, me, &s.name, &deps, &mut check);
+        let a = depstate::assess(&scan, me, graph, s.mark.as_ref(), deps, &mut check);
         if a.waiting.cycle != s.reported_cycle {
             if !a.waiting.cycle.is_empty() {
                 let mut c = a.waiting.cycle.clone();
@@ -375,7 +409,7 @@ impl DepsIo {
             return false;
         }
         self.dependents =
-            depstate::hard_dependents(scan, Path::new(".")).into_iter().filter(|d| !depstate::is_down(d)).collect();
+            depstate::hard_dependents(Path::new("."), scan).into_iter().filter(|d| !depstate::is_down(d)).collect();
         if self.dependents.is_empty() {
             return false;
         }

@@ -18,6 +18,13 @@
 //!   is retried once a second instead of spinning;
 //! - on SIGALRM, at once.
 //!
+//! The runsvs one scan starts are started dependencies first: a service
+//! whose `depends` (or `log/depends`) names another service started in the
+//! same scan comes after it; otherwise directory order is kept. At boot a
+//! dependency is then up (or on its way) when its dependents' runsvs first
+//! look, instead of being started last by chance of the directory order.
+//! Plain services cost one failed `open` each.
+//!
 //! An entry created with `mkdir` (rather than renamed or symlinked in) is
 //! given one second before its runsv starts, so `cp -r` or `mkdir` +
 //! populate can finish first: runsv reads `log/` and `down` only when it
@@ -252,6 +259,7 @@ impl Table {
             s.seen = false;
         }
         let mut unstatable = HashSet::new();
+        let mut starts: Vec<(Key, Vec<u8>)> = Vec::new();
         for ent in rd {
             let ent = match ent {
                 Ok(ent) => ent,
@@ -287,7 +295,7 @@ impl Table {
                 if s.pid == 0 {
                     let due = s.started.map_or(now, |t| t + RESTART_DELAY);
                     if due <= now {
-                        self.start_runsv(key, &name, now);
+                        starts.push((key, name));
                     } else {
                         self.schedule(due);
                     }
@@ -301,8 +309,12 @@ impl Table {
                 }
             }
             self.svcs.insert(key, Svc { pid: 0, started: None, seen: true });
-            self.start_runsv(key, &name, now);
+            starts.push((key, name));
             self.check = true;
+        }
+        for i in dependencies_first(std::path::Path::new("."), &starts) {
+            let (key, name) = &starts[i];
+            self.start_runsv(*key, name, now);
         }
         self.held.retain(|_, until| *until > now);
         self.unstatable = unstatable;
@@ -388,5 +400,106 @@ impl Table {
         for &pid in self.pids.keys() {
             let _ = unix::proc::kill(pid, libc::SIGTERM);
         }
+    }
+}
+/// The order in which to start the runsvs of `starts` (entries of the
+/// services directory `base`): indexes into it, each service after the ones its
+/// `depends` and `log/depends` name among them (by identity, so a NAME and
+/// an absolute path to the same directory match), directory order kept
+/// otherwise. A cycle is cut where it is entered: its runsvs report it.
+fn dependencies_first(base: &std::path::Path, starts: &[(Key, Vec<u8>)]) -> Vec<usize> {
+    use supervise::depends;
+    let index: HashMap<Key, usize> = starts.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect();
+    let edges: Vec<Vec<usize>> = starts
+        .iter()
+        .map(|(_, name)| {
+            let dir = base.join(std::ffi::OsStr::from_bytes(name));
+            let mut out = Vec::new();
+            for slot in [dir.to_path_buf(), dir.join("log")] {
+                let Ok(Some(d)) = depends::read(&slot) else { continue };
+                for x in &d.deps {
+                    let Ok(m) = std::fs::metadata(depends::resolve(base, &x.name)) else { continue };
+                    out.extend(index.get(&(m.dev(), m.ino())));
+                }
+            }
+            out
+        })
+        .collect();
+    post_order(&edges)
+}
+
+/// Every node of the graph `edges` once, each after the nodes its edges
+/// lead to (unless a cycle leads back), roots taken in index order.
+fn post_order(edges: &[Vec<usize>]) -> Vec<usize> {
+    let mut order = Vec::with_capacity(edges.len());
+    let mut entered = vec![false; edges.len()];
+    for root in 0..edges.len() {
+        if entered[root] {
+            continue;
+        }
+        entered[root] = true;
+        // Each frame: a node and how many of its edges were followed.
+        let mut stack = vec![(root, 0)];
+        while let Some((node, next)) = stack.last_mut() {
+            let node = *node;
+            match edges[node].get(*next) {
+                Some(&to) => {
+                    *next += 1;
+                    if !entered[to] {
+                        entered[to] = true;
+                        stack.push((to, 0));
+                    }
+                }
+                None => {
+                    order.push(node);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn post_order_puts_what_is_needed_first_and_survives_cycles() {
+        // 0 -> 2 -> 1; 3 alone; 4 <-> 5.
+        let edges = vec![vec![2], vec![], vec![1], vec![], vec![5], vec![4]];
+        assert_eq!(post_order(&edges), vec![1, 2, 0, 3, 5, 4]);
+        assert_eq!(post_order(&[vec![], vec![], vec![]]), vec![0, 1, 2], "no edges: order kept");
+        assert_eq!(post_order(&[vec![0]]), vec![0], "a service needing itself");
+    }
+
+    #[test]
+    fn a_tree_starts_from_its_root_whatever_the_directory_order() {
+        let d = tempfile::tempdir().unwrap();
+        let sv = d.path().join("sv");
+        for (name, deps) in [("web", "db\n"), ("db", ""), ("plain", ""), ("worker", "queue soft\n"), ("queue", "")] {
+            fs::create_dir_all(d.path().join(name)).unwrap();
+            if !deps.is_empty() {
+                fs::write(d.path().join(name).join("depends"), deps).unwrap();
+            }
+        }
+        // A log service's dependency counts too; an absolute path matches
+        // by identity; a dependency not being started is ignored.
+        fs::create_dir_all(sv.join("cache")).unwrap();
+        std::os::unix::fs::symlink(sv.join("cache"), d.path().join("cache")).unwrap();
+        fs::create_dir_all(d.path().join("api/log")).unwrap();
+        fs::write(d.path().join("api/log/depends"), format!("{}\nnothere\nplain\n", sv.join("cache").display()))
+            .unwrap();
+        let names = ["web", "api", "plain", "worker", "db", "queue", "cache"];
+        let starts: Vec<(Key, Vec<u8>)> = names
+            .iter()
+            .map(|n| {
+                let m = fs::metadata(d.path().join(n)).unwrap();
+                ((m.dev(), m.ino()), n.as_bytes().to_vec())
+            })
+            .collect();
+        let order: Vec<&str> = dependencies_first(d.path(), &starts).into_iter().map(|i| names[i]).collect();
+        assert_eq!(order, ["db", "web", "cache", "plain", "api", "queue", "worker"]);
     }
 }

@@ -236,25 +236,83 @@ impl Node {
     }
 }
 
+/// Most service directories [`Graph::read`] visits: a bound on the work
+/// a runaway graph can cause.
+const MAX_GRAPH: usize = 1000;
+
+/// The part of the dependency graph reachable from one service directory,
+/// hard and soft edges alike (a soft dependency waits as well, so it can
+/// deadlock too), read from the `depends` files on disk once each.
+/// Unreadable or missing files count as no dependencies.
+#[derive(Debug)]
+pub struct Graph {
+    start: Option<Node>,
+    edges: std::collections::HashMap<Node, Vec<Node>>,
+    /// Every directory reached, existing or not (a missing one may appear
+    /// and close a cycle), without `me`.
+    pub dirs: Vec<PathBuf>,
+}
+
+impl Graph {
+    /// Reads the graph from the service directory `me` (named `my_name`,
+    /// its `depends` already read as `my_deps`), NAMEs resolved in
+    /// `scan_dir`.
+    pub fn read(scan_dir: &Path, me: &Path, my_name: &[u8], my_deps: &Depends) -> Graph {
+        let start = Node::of(me, my_name);
+        let mut g = Graph { start: start.clone(), edges: Default::default(), dirs: Vec::new() };
+        let mut seen_dirs: HashSet<PathBuf> = HashSet::new();
+        let mut todo: Vec<Node> = start.into_iter().collect();
+        while let Some(n) = todo.pop() {
+            if g.edges.contains_key(&n) || g.edges.len() >= MAX_GRAPH {
+                continue;
+            }
+            let read_here;
+            let deps = if g.start.as_ref() == Some(&n) {
+                my_deps
+            } else {
+                read_here = read(&n.path).ok().flatten().unwrap_or_default();
+                &read_here
+            };
+            let mut out = Vec::with_capacity(deps.deps.len());
+            for d in &deps.deps {
+                let path = resolve(scan_dir, &d.name);
+                let node = Node::of(&path, &d.name);
+                if seen_dirs.insert(path.clone()) {
+                    g.dirs.push(path);
+                }
+                if let Some(node) = node {
+                    if !g.edges.contains_key(&node) {
+                        todo.push(node.clone());
+                    }
+                    out.push(node);
+                }
+            }
+            g.edges.insert(n, out);
+        }
+        g
+    }
+
+    /// The cycle through the start: the names along it, first and last
+    /// the start's own name.
+    pub fn cycle(&self) -> Option<Vec<Vec<u8>>> {
+        let start = self.start.as_ref()?;
+        let path = find_cycle(start, |n| self.edges.get(n).cloned().unwrap_or_default())?;
+        // The last node equals `start` by identity; name it as the service.
+        let last = path.len() - 1;
+        Some(
+            path.into_iter()
+                .enumerate()
+                .map(|(i, n)| if i == 0 || i == last { start.name.clone() } else { n.name })
+                .collect(),
+        )
+    }
+}
+
 /// The cycle through the service directory `me` (named `my_name`), read
-/// from the `depends` files on disk, hard and soft alike (a soft
-/// dependency waits as well, so it can deadlock too): the names along it,
-/// first and last `my_name`. Unreadable or missing files count as no
-/// dependencies.
+/// from the `depends` files on disk (see [`Graph`]).
 pub fn cycle_on_disk(scan_dir: &Path, me: &Path, my_name: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let start = Node::of(me, my_name)?;
-    let path = find_cycle(&start, |n| {
-        let Ok(Some(d)) = read(&n.path) else { return Vec::new() };
-        d.deps.iter().filter_map(|dep| Node::of(&resolve(scan_dir, &dep.name), &dep.name)).collect()
-    })?;
-    // The last node equals `start` by identity; name it as the service.
-    let last = path.len() - 1;
-    Some(
-        path.into_iter()
-            .enumerate()
-            .map(|(i, n)| if i == 0 || i == last { my_name.to_vec() } else { n.name })
-            .collect(),
-    )
+    let deps = read(me).ok().flatten().unwrap_or_default();
+    Graph::read(scan_dir, me, my_name, &deps).cycle()
 }
 
 /// `web -> db -> web`

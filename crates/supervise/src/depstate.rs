@@ -64,14 +64,15 @@ impl DepState {
 /// Reads the state of the service directory `dir` (main service: its
 /// `supervise/`; pass `DIR/log` for a log service).
 pub fn evaluate(dir: &Path) -> DepState {
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        _ => return DepState::Missing,
-    }
     let sup = SuperviseDir::of(dir);
     let st = match read_status(&sup.file("status")) {
         Ok(st) => st,
-        Err(ReadError::Open(_) | ReadError::Read(_) | ReadError::BadFormat) => return DepState::NotSupervised,
+        Err(ReadError::Open(_) | ReadError::Read(_) | ReadError::BadFormat) => {
+            return match std::fs::metadata(dir) {
+                Ok(m) if m.is_dir() => DepState::NotSupervised,
+                _ => DepState::Missing,
+            };
+        }
     };
     if let Err(FifoError::NotRunning | FifoError::Open(_) | FifoError::Write(_)) = probe_ok(&sup.file("ok")) {
         // A runsv writes its first status before it opens `ok`: a service
@@ -197,30 +198,32 @@ pub struct Assessment {
 pub const RECHECK: Duration = Duration::from_millis(500);
 
 /// Reads the state of every dependency in `deps` (from the `depends` of
-/// `me`, which runsv was started for as `my_name` in `scan_dir`) and looks
-/// for a dependency cycle through `me`. A service in a cycle waits for
-/// the cycle only (its members never start).
-/// `check` runs a dependency's `./check` (see [`run_check`]).
+/// `me`, in the services directory `scan_dir`) and looks for a dependency
+/// cycle through `me` in `graph` (read from `me`, see
+/// [`depends::Graph::read`]; a caller may keep it while no `depends` file
+/// changed). A service in a cycle waits for the cycle only (its members
+/// never start). `check` runs a dependency's `./check` (see
+/// [`run_check`]). `mark` is how `me` enters each dependency's
+/// [`DEPENDENTS_MARK`] (none: it is not entered, and counts as unmarked).
 pub fn assess(
     scan_dir: &Path,
     me: &Path,
-    my_name: &[u8],
+    graph: &depends::Graph,
+    mark: Option<&Mark>,
     deps: &depends::Depends,
     check: &mut dyn FnMut(&Path) -> bool,
 ) -> Assessment {
     let mut a = Assessment::default();
-    if let Some(cycle) = depends::cycle_on_disk(scan_dir, me, my_name) {
+    if let Some(cycle) = graph.cycle() {
         a.waiting.cycle = cycle[..cycle.len() - 1].to_vec();
         a.hard_unready = true;
     }
     for d in &deps.deps {
         let dir = depends::resolve(scan_dir, &d.name);
+        // So that its runsv tells us about its changes: entered before
+        // its state is read, so that no change falls in between.
+        a.unmarked |= !mark.is_some_and(|m| mark_depended_on(&SuperviseDir::of(&dir), m));
         let mut state = evaluate(&dir);
-        if state != DepState::Missing && state != DepState::NotSupervised {
-            // So that its runsv tells us about its changes.
-            mark_depended_on(&SuperviseDir::of(&dir));
-        }
-        a.unmarked |= !is_depended_on(&dir);
         if state == DepState::NeedsCheck {
             if check(&dir) {
                 state = DepState::Ready;
@@ -239,16 +242,8 @@ pub fn assess(
         a.waiting.deps.clear();
     }
     // Every service directory reachable from `me`, for its `depends`.
-    let mut seen = std::collections::HashSet::new();
-    let mut todo = vec![me.to_path_buf()];
-    while let Some(dir) = todo.pop() {
-        if seen.len() > 1000 || !seen.insert(dir.clone()) {
-            continue;
-        }
-        if let Ok(Some(d)) = depends::read(&dir) {
-            todo.extend(d.deps.iter().map(|x| depends::resolve(scan_dir, &x.name)));
-        }
-        if dir != me && !a.watch.iter().any(|(p, _)| *p == dir) {
+    for dir in graph.dirs.iter().cloned() {
+        if !a.watch.iter().any(|(p, _)| *p == dir) {
             a.watch.push((dir, false));
         }
     }
@@ -256,30 +251,32 @@ pub fn assess(
     a
 }
 
-/// The service directories in `scan_dir` whose `depends` (or
-/// `log/depends`) lists `me` as a hard dependency: what must stop before
-/// `me` does. Identity is by inode, so `db` and `/etc/sv/db` match.
-pub fn hard_dependents(scan_dir: &Path, me: &Path) -> Vec<PathBuf> {
-    let Some(me) = depends::Node::of(me, b"") else { return Vec::new() };
-    let Ok(entries) = std::fs::read_dir(scan_dir) else { return Vec::new() };
+/// The running-or-not hard dependents of the service directory `me` (a
+/// slot: `DIR` or `DIR/log`) among those entered in its
+/// [`DEPENDENTS_MARK`], whose `depends` (or `log/depends`) still lists
+/// `me` as a hard dependency: what must stop before `me` does. Identity is
+/// by inode, so `db` and `/etc/sv/db` match. A relative NAME is resolved
+/// in the dependent's services directory (and, for a runsv started by
+/// hand elsewhere, in `my_scan`, where `me`'s runsv was started).
+pub fn hard_dependents(me: &Path, my_scan: &Path) -> Vec<PathBuf> {
+    let Some(me_node) = depends::Node::of(me, b"") else { return Vec::new() };
     let mut out = Vec::new();
-    for e in entries.flatten() {
-        let name = e.file_name();
-        if name.as_encoded_bytes().starts_with(b".") {
-            continue;
-        }
-        let dir = e.path();
-        for svc in [dir.clone(), dir.join("log")] {
-            let Ok(Some(d)) = depends::read(&svc) else { continue };
-            let lists_me = d
-                .hard()
-                .any(|x| depends::Node::of(&depends::resolve(scan_dir, &x.name), &x.name).is_some_and(|n| n == me));
-            if lists_me && depends::Node::of(&svc, b"").is_some_and(|n| n != me) {
-                out.push(svc);
-            }
+    for dep in dependents_of(me) {
+        let slot = dep.slot();
+        let Ok(Some(d)) = depends::read(&slot) else { continue };
+        let scans = [dep.scan_dir(), Some(my_scan)];
+        let lists_me = d.hard().any(|x| {
+            scans
+                .iter()
+                .flatten()
+                .any(|scan| depends::Node::of(&depends::resolve(scan, &x.name), &x.name).is_some_and(|n| n == me_node))
+        });
+        if lists_me && depends::Node::of(&slot, b"").is_some_and(|n| n != me_node) {
+            out.push(slot);
         }
     }
     out.sort();
+    out.dedup();
     out
 }
 
@@ -289,62 +286,138 @@ pub fn hard_dependents(scan_dir: &Path, me: &Path) -> Vec<PathBuf> {
 /// runsv ignores it.
 pub const DEPS_CHANGED: u8 = b'D';
 
-/// The service directories in `scan_dir` whose `depends` (or
-/// `log/depends`) names one of `targets` (hard or soft).
-pub fn dependents(scan_dir: &Path, targets: &[&Path]) -> Vec<PathBuf> {
-    let targets: Vec<depends::Node> = targets.iter().filter_map(|t| depends::Node::of(t, b"")).collect();
-    if targets.is_empty() {
-        return Vec::new();
+/// `supervise/dependents/`: the reverse index of the dependency graph.
+/// A dependent's runsv enters itself in the `supervise/` of each service
+/// it reads as a dependency: a symbolic link named after the dependent's
+/// directory (device and inode in hex, `-log` for its log service), whose
+/// target is that directory as its runsv reaches it
+/// (`/etc/service/web`). A runsv tells the dependents found there about
+/// its changes (and waits for the hard ones at a stop) without reading
+/// any other service's files; a plain service has no such directory and
+/// looks for nothing. Entries whose directory is gone (or is another
+/// directory now) are removed when read.
+pub const DEPENDENTS_MARK: &str = "dependents";
+
+/// How a dependent enters itself in a dependency's [`DEPENDENTS_MARK`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mark {
+    entry: std::ffi::OsString,
+    target: PathBuf,
+}
+
+impl Mark {
+    /// The mark of the service directory `dir` (as its runsv reaches it
+    /// from where it was started), or of its log service; `None` when
+    /// `dir` cannot be read.
+    pub fn of(dir: &Path, log: bool) -> Option<Mark> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(dir).ok()?;
+        let entry = entry_name((m.dev(), m.ino()), log);
+        Some(Mark { entry: entry.into(), target: dir.to_path_buf() })
     }
-    let Ok(entries) = std::fs::read_dir(scan_dir) else { return Vec::new() };
+}
+
+fn entry_name(id: (u64, u64), log: bool) -> String {
+    format!("{:x}-{:x}{}", id.0, id.1, if log { "-log" } else { "" })
+}
+
+/// One entry of a [`DEPENDENTS_MARK`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Dependent {
+    /// The dependent's service directory.
+    pub dir: PathBuf,
+    /// It is that directory's log service.
+    pub log: bool,
+}
+
+impl Dependent {
+    /// The directory whose `depends` names the dependency, whose
+    /// `supervise/` to poke: `DIR` or `DIR/log`.
+    pub fn slot(&self) -> PathBuf {
+        if self.log {
+            self.dir.join("log")
+        } else {
+            self.dir.clone()
+        }
+    }
+
+    /// Where the dependent's relative NAMEs live (the directory its runsv
+    /// was started in, for a runsv run by runsvdir).
+    fn scan_dir(&self) -> Option<&Path> {
+        self.dir.parent().filter(|p| !p.as_os_str().is_empty())
+    }
+}
+
+/// Enters `mark` in `sup`'s [`DEPENDENTS_MARK`] (never through a
+/// symlink); whether it is there. Errors, such as a `supervise/` that does
+/// not exist yet or that the caller may not write, leave it out: that
+/// service's runsv then does not tell, and inotify or the re-read covers
+/// it.
+pub fn mark_depended_on(sup: &SuperviseDir, mark: &Mark) -> bool {
+    use nix::errno::Errno;
+    use nix::sys::stat::Mode;
+    let dir = sup.file(DEPENDENTS_MARK);
+    let entry = dir.join(&mark.entry);
+    if std::fs::symlink_metadata(&entry).is_ok() {
+        return true;
+    }
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            // Not a directory (an empty file was the mark once): replaced.
+            if std::fs::remove_file(&dir).is_err() {
+                return false;
+            }
+            if !matches!(nix::unistd::mkdir(&dir, Mode::from_bits_truncate(0o700)), Ok(()) | Err(Errno::EEXIST)) {
+                return false;
+            }
+        }
+        Err(_) => {
+            if !matches!(nix::unistd::mkdir(&dir, Mode::from_bits_truncate(0o700)), Ok(()) | Err(Errno::EEXIST)) {
+                return false;
+            }
+        }
+    }
+    if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        return false;
+    }
+    match std::os::unix::fs::symlink(&mark.target, &entry) {
+        Ok(()) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::AlreadyExists,
+    }
+}
+
+/// Whether a dependent ever entered itself in the service in `dir`
+/// ([`DEPENDENTS_MARK`]).
+pub fn is_depended_on(dir: &Path) -> bool {
+    std::fs::symlink_metadata(SuperviseDir::of(dir).file(DEPENDENTS_MARK)).is_ok()
+}
+
+/// The dependents entered in the [`DEPENDENTS_MARK`] of the service
+/// directory `dir` (a slot: `DIR` or `DIR/log`), sorted. Entries whose
+/// directory is gone or is another directory now are removed.
+pub fn dependents_of(dir: &Path) -> Vec<Dependent> {
+    use std::os::unix::fs::MetadataExt;
+    let index = SuperviseDir::of(dir).file(DEPENDENTS_MARK);
+    let Ok(entries) = std::fs::read_dir(&index) else { return Vec::new() };
     let mut out = Vec::new();
     for e in entries.flatten() {
-        if e.file_name().as_encoded_bytes().starts_with(b".") {
-            continue;
-        }
-        let dir = e.path();
-        for svc in [dir.clone(), dir.join("log")] {
-            let Ok(Some(d)) = depends::read(&svc) else { continue };
-            let lists_one = d.deps.iter().any(|x| {
-                depends::Node::of(&depends::resolve(scan_dir, &x.name), &x.name).is_some_and(|n| targets.contains(&n))
-            });
-            if lists_one && depends::Node::of(&svc, b"").is_some_and(|n| !targets.contains(&n)) {
-                out.push(svc);
-            }
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Ok(target) = std::fs::read_link(e.path()) else { continue };
+        let log = name.ends_with("-log");
+        let live = match std::fs::metadata(&target) {
+            Ok(m) => entry_name((m.dev(), m.ino()), log) == name,
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        };
+        if live {
+            out.push(Dependent { dir: target, log });
+        } else {
+            let _ = std::fs::remove_file(e.path());
         }
     }
     out.sort();
     out
-}
-
-/// `supervise/dependents`: an empty file a dependent's runsv creates in
-/// the `supervise/` of each service it reads as a dependency. Only a
-/// runsv that finds it looks through the services directory for the
-/// dependents to tell about a change (or to wait for at a stop); a plain
-/// service never does. A stale one costs one such look, nothing more.
-pub const DEPENDENTS_MARK: &str = "dependents";
-
-/// Creates [`DEPENDENTS_MARK`] in `sup` (never through a symlink; errors,
-/// such as a `supervise/` the caller may not write, are ignored: that
-/// service's runsv then simply does not tell, and inotify or the re-read
-/// covers it).
-pub fn mark_depended_on(sup: &SuperviseDir) {
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = sup.file(DEPENDENTS_MARK);
-    if std::fs::symlink_metadata(&path).is_ok() {
-        return;
-    }
-    let _ = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path);
-}
-
-/// Whether a dependent ever marked the service in `dir` ([`DEPENDENTS_MARK`]).
-pub fn is_depended_on(dir: &Path) -> bool {
-    std::fs::symlink_metadata(SuperviseDir::of(dir).file(DEPENDENTS_MARK)).is_ok()
 }
 
 /// Tells the runsv of the service in `dir` that its dependencies may have
@@ -386,6 +459,18 @@ mod tests {
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
     use unix::tai64n::Tai64n;
+
+    /// [`assess`] with the graph read afresh.
+    fn fresh(
+        scan: &Path,
+        me: &Path,
+        name: &[u8],
+        mark: Option<&Mark>,
+        deps: &depends::Depends,
+        check: &mut dyn FnMut(&Path) -> bool,
+    ) -> Assessment {
+        assess(scan, me, &depends::Graph::read(scan, me, name, deps), mark, deps, check)
+    }
 
     /// A service directory with a fake runsv: `ok` held open for reading.
     struct Fake {
@@ -552,7 +637,7 @@ queue
         .unwrap();
         let deps = depends::read(&web).unwrap().unwrap();
         let mut check = |_: &Path| true;
-        let a = assess(&scan, &web, b"web", &deps, &mut check);
+        let a = fresh(&scan, &web, b"web", None, &deps, &mut check);
         assert_eq!(a.waiting.deps, vec![(Why::Missing, b"queue".to_vec())]);
         assert!(a.hard_unready);
         assert!(!a.recheck);
@@ -565,7 +650,7 @@ queue
 ",
         )
         .unwrap();
-        let a = assess(&scan, &web, b"web", &depends::read(&web).unwrap().unwrap(), &mut check);
+        let a = fresh(&scan, &web, b"web", None, &depends::read(&web).unwrap().unwrap(), &mut check);
         assert!(a.waiting.is_empty() && !a.hard_unready, "{a:?}");
 
         fs::write(
@@ -574,7 +659,7 @@ queue
 ",
         )
         .unwrap();
-        let a = assess(&scan, &web, b"web", &depends::read(&web).unwrap().unwrap(), &mut check);
+        let a = fresh(&scan, &web, b"web", None, &depends::read(&web).unwrap().unwrap(), &mut check);
         assert_eq!(a.waiting.cycle, vec![b"web".to_vec(), b"db".to_vec()]);
         assert!(a.waiting.deps.is_empty());
         assert!(a.hard_unready);
@@ -588,8 +673,60 @@ queue
         assert!(!is_depended_on(f.path()), "reading a state marks nothing");
         let deps = depends::parse(f.path().to_str().unwrap().as_bytes());
         let me = tempfile::tempdir().unwrap();
-        let _ = assess(Path::new("/"), me.path(), b"me", &deps, &mut |_| true);
+        let a = fresh(Path::new("/"), me.path(), b"me", None, &deps, &mut |_| true);
+        assert!(!is_depended_on(f.path()) && a.unmarked, "no mark given, none entered");
+        let mark = Mark::of(me.path(), false).unwrap();
+        let a = fresh(Path::new("/"), me.path(), b"me", Some(&mark), &deps, &mut |_| true);
         assert!(is_depended_on(f.path()), "a dependent's assessment marks it");
+        assert!(!a.unmarked);
+        assert_eq!(dependents_of(f.path()), vec![Dependent { dir: me.path().to_path_buf(), log: false }]);
+        // Entered once, however often it reads.
+        let _ = fresh(Path::new("/"), me.path(), b"me", Some(&mark), &deps, &mut |_| true);
+        assert_eq!(fs::read_dir(f.path().join("supervise/dependents")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_index_drops_entries_whose_directory_is_gone_or_replaced() {
+        let f = Fake::new(true);
+        let d = tempfile::tempdir().unwrap();
+        let (web, api) = (d.path().join("web"), d.path().join("api"));
+        fs::create_dir_all(web.join("log")).unwrap();
+        fs::create_dir(&api).unwrap();
+        for m in [Mark::of(&web, false), Mark::of(&web, true), Mark::of(&api, false)] {
+            assert!(mark_depended_on(&f.sup(), &m.unwrap()));
+        }
+        let all = dependents_of(f.path());
+        assert_eq!(all.len(), 3, "{all:?}");
+        assert!(all.contains(&Dependent { dir: web.clone(), log: true }));
+        assert_eq!(all.iter().find(|x| x.log).unwrap().slot(), web.join("log"));
+        fs::remove_dir(&api).unwrap();
+        // Same path, another directory (the old one kept, so that its
+        // inode number cannot be reused for the new one).
+        fs::rename(&web, d.path().join("old-web")).unwrap();
+        fs::create_dir(&web).unwrap();
+        assert_eq!(dependents_of(f.path()), vec![]);
+        assert_eq!(fs::read_dir(f.path().join("supervise/dependents")).unwrap().count(), 0, "pruned");
+    }
+
+    #[test]
+    fn an_old_style_mark_file_becomes_the_index() {
+        let f = Fake::new(true);
+        f.touch("supervise/dependents", b"");
+        assert!(is_depended_on(f.path()));
+        assert_eq!(dependents_of(f.path()), vec![]);
+        let me = tempfile::tempdir().unwrap();
+        assert!(mark_depended_on(&f.sup(), &Mark::of(me.path(), false).unwrap()));
+        assert_eq!(dependents_of(f.path()).len(), 1);
+    }
+
+    #[test]
+    fn a_symlinked_index_is_not_followed() {
+        let f = Fake::new(true);
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), f.path().join("supervise/dependents")).unwrap();
+        let me = tempfile::tempdir().unwrap();
+        let _ = mark_depended_on(&f.sup(), &Mark::of(me.path(), false).unwrap());
+        assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0, "nothing written through the link");
     }
 
     #[test]
@@ -600,6 +737,7 @@ queue
         for s in ["db", "web", "api", "cache"] {
             fs::create_dir_all(sv.join(s).join("log")).unwrap();
         }
+        fs::create_dir(sv.join("db/supervise")).unwrap();
         fs::create_dir(&scan).unwrap();
         for s in ["db", "web", "api", "cache"] {
             std::os::unix::fs::symlink(sv.join(s), scan.join(s)).unwrap();
@@ -629,7 +767,10 @@ queue
 ",
         )
         .unwrap();
-        let got = hard_dependents(&scan, &scan.join("db"));
+        for (s, log) in [("web", false), ("api", false), ("api", true), ("cache", false), ("db", false)] {
+            assert!(mark_depended_on(&SuperviseDir::of(&scan.join("db")), &Mark::of(&scan.join(s), log).unwrap()));
+        }
+        let got = hard_dependents(&scan.join("db"), &scan);
         assert_eq!(got, vec![scan.join("api"), scan.join("api/log"), scan.join("web")]);
 
         assert!(is_down(&scan.join("web")), "never supervised");

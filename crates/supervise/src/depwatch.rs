@@ -14,10 +14,13 @@ use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use unix::inotify::{Event, Inotify, Mask, NotAvailable, Watch, DIR_CHANGES};
 
-/// Entries of a service directory whose change can change a dependent's
-/// decision.
+/// Entries of a dependency's directory whose change can change a
+/// dependent's decision.
 const SERVICE_NAMES: &[&[u8]] =
     &[b"supervise", b"depends", b"oneshot", b"notification-fd", b"check", b"log", b"down", b"run"];
+/// The one entry that matters in a directory further along the graph (or
+/// the dependent's own): an edit may open or close a cycle.
+const GRAPH_NAMES: &[&[u8]] = &[b"depends"];
 /// Records under `supervise/` that runsv replaces by rename or removes.
 const SUPERVISE_NAMES: &[&[u8]] = &[b"status", b"ready", b"waiting", b"oneshot"];
 
@@ -36,20 +39,49 @@ enum Kind {
     /// The services directory, or the parent of a missing directory:
     /// any entry may be the one awaited.
     Any,
+    /// A dependency's directory.
     Service,
+    /// A directory only read for its `depends`.
+    Graph,
     Supervise,
 }
+
+impl Kind {
+    /// Of two roles of one watched directory, the one that sees more.
+    fn breadth(self) -> u8 {
+        match self {
+            Kind::Any => 3,
+            Kind::Service => 2,
+            Kind::Graph => 1,
+            Kind::Supervise => 0,
+        }
+    }
+}
+
+/// The arguments of one [`DepWatch::watch`]: the services directory, and
+/// each directory with whether its `supervise/` is watched too.
+type Wanted = (Option<PathBuf>, Vec<(PathBuf, bool)>);
 
 /// One inotify instance and what each of its watches is for.
 #[derive(Debug)]
 pub struct DepWatch {
     ino: Inotify,
     watches: HashMap<Watch, Kind>,
+    /// The arguments of the last [`DepWatch::watch`], while nothing has
+    /// happened since that could make the same arguments watch other
+    /// inodes (a directory appearing, replaced or removed): the same
+    /// arguments again then change nothing and cost no system call.
+    last: Option<Wanted>,
+    /// Since [`DepWatch::take_reshaped`]: an event other than a record
+    /// rewritten under a watched `supervise/` (a `depends` edited, a
+    /// directory come or gone), which the graph of `depends` files may
+    /// show.
+    reshaped: bool,
 }
 
 impl DepWatch {
     pub fn new() -> Result<DepWatch, NotAvailable> {
-        Ok(DepWatch { ino: Inotify::new()?, watches: HashMap::new() })
+        Ok(DepWatch { ino: Inotify::new()?, watches: HashMap::new(), last: None, reshaped: true })
     }
 
     /// The descriptor to poll.
@@ -59,19 +91,24 @@ impl DepWatch {
 
     /// Watches exactly: `scan_dir` (if given); each directory in `dirs`
     /// (or, while it does not exist, its parent) and, where the flag is
-    /// set, its `supervise/`. Watches no longer needed are removed.
+    /// set, its `supervise/` (without it only its `depends` matters).
+    /// Watches no longer needed are removed.
     /// Directories that cannot be watched are skipped: the caller gets
     /// its event from the parent once they appear. Returns whether a
     /// directory is watched now that was not before (the caller then reads
     /// the files again: they may have changed before the watch was set).
     pub fn watch(&mut self, scan_dir: Option<&Path>, dirs: &[(PathBuf, bool)]) -> bool {
+        if self.last.as_ref().is_some_and(|(s, d)| s.as_deref() == scan_dir && d == dirs) {
+            return false;
+        }
+        self.last = Some((scan_dir.map(Path::to_path_buf), dirs.to_vec()));
         let mut want: HashMap<Watch, Kind> = HashMap::new();
         let mut add = |p: &Path, mask: Mask, kind: Kind| -> bool {
             match self.ino.add_watch(p, mask | Mask::IN_ONLYDIR) {
                 Ok(wd) => {
                     // One inode watched in two roles: the broader wins.
                     let k = want.entry(wd).or_insert(kind);
-                    if kind == Kind::Any || (kind == Kind::Service && *k == Kind::Supervise) {
+                    if kind.breadth() > k.breadth() {
                         *k = kind;
                     }
                     true
@@ -83,7 +120,7 @@ impl DepWatch {
             add(s, DIR_CHANGES, Kind::Any);
         }
         for (dir, sup) in dirs {
-            if !add(dir, DIR_CHANGES, Kind::Service) {
+            if !add(dir, DIR_CHANGES, if *sup { Kind::Service } else { Kind::Graph }) {
                 if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
                     add(parent, DIR_CHANGES, Kind::Any);
                 }
@@ -108,11 +145,25 @@ impl DepWatch {
     pub fn changed(&mut self) -> bool {
         let events = match self.ino.read() {
             Ok(e) => e,
-            Err(_) => return true,
+            Err(_) => {
+                self.reshaped = true;
+                return true;
+            }
         };
         let mut any = false;
         for e in &events {
-            any |= self.matters(e);
+            let matters = self.matters(e);
+            any |= matters;
+            // Only a record rewritten under a watched `supervise/` leaves
+            // every watched path on the same inode.
+            let reshaped = e.overflow()
+                || e.watch_gone()
+                || e.mask.intersects(Mask::IN_DELETE_SELF | Mask::IN_MOVE_SELF)
+                || self.watches.get(&e.wd) != Some(&Kind::Supervise);
+            if matters && reshaped {
+                self.last = None;
+                self.reshaped = true;
+            }
             if e.watch_gone() {
                 self.watches.remove(&e.wd);
             }
@@ -135,8 +186,15 @@ impl DepWatch {
                 Mask::IN_CREATE | Mask::IN_DELETE | Mask::IN_MOVED_FROM | Mask::IN_MOVED_TO | Mask::IN_ATTRIB,
             ),
             Kind::Service => SERVICE_NAMES.contains(&e.name.as_slice()),
+            Kind::Graph => GRAPH_NAMES.contains(&e.name.as_slice()),
             Kind::Supervise => SUPERVISE_NAMES.contains(&e.name.as_slice()),
         }
+    }
+
+    /// Whether anything but a `supervise/` record changed since the last
+    /// call (initially: yes); see [`DepWatch::changed`].
+    pub fn take_reshaped(&mut self) -> bool {
+        std::mem::take(&mut self.reshaped)
     }
 
     /// How many directories are watched (for tests and diagnostics).
