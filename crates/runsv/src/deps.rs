@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use supervise::depends::{self, Depends, Waiting};
 use supervise::depstate::{self, Assessment, DepState};
-use supervise::depwatch::DepWatch;
+use supervise::depwatch::{DepWatch, Role};
 use supervise::SuperviseDir;
 use unix::msg::Label;
 
@@ -106,14 +106,16 @@ impl Seen {
         (self.hard, self.soft, self.check)
     }
 
-    fn of(dir: &Path) -> Seen {
-        let st = depstate::evaluate(dir);
-        Seen {
-            hard: st.holds(false),
-            soft: st.holds(true),
-            check: st == DepState::NeedsCheck,
-            down: depstate::is_down(dir),
+    /// What dependents see of the service in `dir`; with `dependents`
+    /// false (nobody entered in its index) only whether it is down, which
+    /// its own dependencies may wait for.
+    fn of(dir: &Path, dependents: bool) -> Seen {
+        if !dependents {
+            let down = depstate::is_down(dir);
+            return Seen { hard: None, soft: None, check: false, down };
         }
+        let (st, down) = depstate::evaluate_and_down(dir);
+        Seen { hard: st.holds(false), soft: st.holds(true), check: st == DepState::NeedsCheck, down }
     }
 }
 
@@ -147,7 +149,8 @@ impl DepsIo {
         // As dependents see the service before this runsv serves it: a
         // first state that looks the same to them (held back, say) needs
         // no poke.
-        let announced = (Seen::of(Path::new(".")), log.is_some().then(|| Seen::of(Path::new("log"))));
+        let seen = |dir: &str| Seen::of(Path::new(dir), depstate::is_depended_on(Path::new(dir)));
+        let announced = (seen("."), log.is_some().then(|| seen("log")));
         let mut slots = vec![slot(Kind::Main, ".", name.to_vec(), main)];
         if let Some(sup) = log {
             slots.push(slot(Kind::Log, "log", [name, b"/log"].concat(), sup));
@@ -265,13 +268,16 @@ impl DepsIo {
         // A plain service nobody depends on has nothing to tell: one stat,
         // not a reading of its own state (this runs between a reap and
         // the restart). What it last told is then unknown.
-        let marked = depstate::is_depended_on(Path::new("."))
-            || (self.slots.len() > 1 && depstate::is_depended_on(Path::new("log")));
-        if !marked && !self.slots.iter().any(|s| s.active) {
+        let main_marked = depstate::is_depended_on(Path::new("."));
+        let log_marked = self.slots.len() > 1 && depstate::is_depended_on(Path::new("log"));
+        if !main_marked && !log_marked && !self.slots.iter().any(|s| s.active) {
             self.announced_stale = true;
             return;
         }
-        let now = (Seen::of(Path::new(".")), (self.slots.len() > 1).then(|| Seen::of(Path::new("log"))));
+        let now = (
+            Seen::of(Path::new("."), main_marked),
+            (self.slots.len() > 1).then(|| Seen::of(Path::new("log"), log_marked)),
+        );
         let before = std::mem::replace(&mut self.announced, now);
         let stale = std::mem::take(&mut self.announced_stale);
         if before == now && !stale {
@@ -290,7 +296,7 @@ impl DepsIo {
             // theirs may wait for that.
             let went_down = is.is_some_and(|x| x.down) && !was.is_some_and(|x| x.down);
             if s.active && (stale || went_down) {
-                to.extend(s.last.watch.iter().filter(|(_, dep)| *dep).map(|(d, _)| d.clone()));
+                to.extend(s.last.watch.iter().filter(|(_, role)| role.is_service()).map(|(d, _)| d.clone()));
             }
         }
         to.sort();
@@ -304,17 +310,18 @@ impl DepsIo {
         unix::heap::release_free();
     }
 
-    fn wanted_watches(&self) -> Vec<(PathBuf, bool)> {
-        let mut want: Vec<(PathBuf, bool)> = Vec::new();
+    fn wanted_watches(&self) -> Vec<(PathBuf, Role)> {
+        let mut want: Vec<(PathBuf, Role)> = Vec::new();
         for s in self.slots.iter().filter(|s| s.active) {
             want.extend(s.last.watch.iter().cloned());
         }
-        want.extend(self.dependents.iter().map(|d| (d.clone(), true)));
+        // A stop waits for them to be down: `status` tells.
+        want.extend(self.dependents.iter().map(|d| (d.clone(), Role::Service { poked: true })));
         want
     }
 
     /// Returns whether something is watched that was not before.
-    fn set_watches(&mut self, want: &[(PathBuf, bool)]) -> bool {
+    fn set_watches(&mut self, want: &[(PathBuf, Role)]) -> bool {
         if want.is_empty() && self.watch.is_none() {
             return false;
         }

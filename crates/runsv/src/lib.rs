@@ -164,11 +164,19 @@ struct Runsv {
 const ORPHAN_RECHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Reads at most one pending control byte.
-fn read_control(fifo: &File) -> Option<u8> {
-    let mut b = [0u8; 1];
-    match (&*fifo).read(&mut b) {
-        Ok(1) => Some(b[0]),
-        _ => None,
+/// Reads `supervise/control` one byte at a time, as runit does: whether
+/// any [`depstate::DEPS_CHANGED`] came first (however many: one reading
+/// of the dependencies answers them all), and the first other byte, the
+/// letter to act on now (the rest waits for the next round).
+fn read_control(fifo: &File) -> (bool, Option<u8>) {
+    let mut poked = false;
+    loop {
+        let mut b = [0u8; 1];
+        match (&*fifo).read(&mut b) {
+            Ok(1) if b[0] == depstate::DEPS_CHANGED => poked = true,
+            Ok(1) => return (poked, Some(b[0])),
+            _ => return (poked, None),
+        }
     }
 }
 
@@ -241,22 +249,18 @@ impl Runsv {
         if want_client && self.io.connection_pending() {
             self.step(Event::ConnectionPending);
         }
-        let main_byte = read_control(&self.main_control.0);
-        let log_byte = self.log_control.as_ref().and_then(|(r, _)| read_control(r));
+        let (main_poked, main_byte) = read_control(&self.main_control.0);
+        let (log_poked, log_byte) = self.log_control.as_ref().map_or((false, None), |(r, _)| read_control(r));
         // A dependency's (or dependent's) runsv says its state changed:
         // read the dependencies as an inotify event would.
-        let poked = [main_byte, log_byte].contains(&Some(depstate::DEPS_CHANGED));
-        if self.io.deps.due(std::time::Instant::now()) || poked {
+        if self.io.deps.due(std::time::Instant::now()) || main_poked || log_poked {
             for ev in self.io.deps.refresh() {
                 self.step(ev);
             }
         }
         for (kind, byte) in [(Kind::Main, main_byte), (Kind::Log, log_byte)] {
-            match byte {
-                Some(depstate::DEPS_CHANGED) | None => {}
-                Some(c) => {
-                    self.step(Event::Control(kind, c));
-                }
+            if let Some(c) = byte {
+                self.step(Event::Control(kind, c));
             }
         }
         if sigterm {

@@ -8,8 +8,9 @@
 //! script exits 0 (the caller runs it, [`run_check`], since that takes
 //! time). A `oneshot` whose `./run` exited 0 counts as ready too.
 
-use crate::control::{probe_ok, FifoError};
+use crate::control::probe_ok;
 use crate::depends::{self, Outcome, Waiting, Why};
+use crate::depwatch::Role;
 use crate::extras;
 use crate::layout::{SuperviseDir, CHECK};
 use crate::status::{read_status, ReadError};
@@ -64,17 +65,29 @@ impl DepState {
 /// Reads the state of the service directory `dir` (main service: its
 /// `supervise/`; pass `DIR/log` for a log service).
 pub fn evaluate(dir: &Path) -> DepState {
+    evaluate_and_down(dir).0
+}
+
+/// [`evaluate`] and [`is_down`] together, reading `status` and probing
+/// `ok` once.
+pub fn evaluate_and_down(dir: &Path) -> (DepState, bool) {
     let sup = SuperviseDir::of(dir);
     let st = match read_status(&sup.file("status")) {
         Ok(st) => st,
         Err(ReadError::Open(_) | ReadError::Read(_) | ReadError::BadFormat) => {
-            return match std::fs::metadata(dir) {
+            let state = match std::fs::metadata(dir) {
                 Ok(m) if m.is_dir() => DepState::NotSupervised,
                 _ => DepState::Missing,
             };
+            return (state, true);
         }
     };
-    if let Err(FifoError::NotRunning | FifoError::Open(_) | FifoError::Write(_)) = probe_ok(&sup.file("ok")) {
+    let alive = probe_ok(&sup.file("ok")).is_ok();
+    (evaluate_status(dir, &sup, &st, alive), !alive || st.state == 0)
+}
+
+fn evaluate_status(dir: &Path, sup: &SuperviseDir, st: &crate::status::Status, alive: bool) -> DepState {
+    if !alive {
         // A runsv writes its first status before it opens `ok`: a service
         // recorded as down and not wanted up counts as wanted down either
         // way (no later change would announce its runsv).
@@ -85,7 +98,7 @@ pub fn evaluate(dir: &Path) -> DepState {
         if st.want != b'u' {
             return DepState::WantedDown;
         }
-        if matches!(depends::read_waiting(&sup), Ok(Some(_))) {
+        if matches!(depends::read_waiting(sup), Ok(Some(_))) {
             // Lost a dependency of its own and about to stop.
             return DepState::Starting;
         }
@@ -95,7 +108,7 @@ pub fn evaluate(dir: &Path) -> DepState {
         }
         // Both ways of saying READY=1 write the same `supervise/ready`.
         if extras::flag(&dir.join(extras::NOTIFICATION_FD)) || extras::flag(&dir.join(crate::notify::NOTIFY_SOCKET)) {
-            match extras::read_ready(&sup) {
+            match extras::read_ready(sup) {
                 Ok(Some(r)) if r.pid == st.pid => {}
                 _ => return DepState::Starting,
             }
@@ -103,7 +116,7 @@ pub fn evaluate(dir: &Path) -> DepState {
         return if extras::flag(&dir.join(CHECK)) { DepState::NeedsCheck } else { DepState::Ready };
     }
     if extras::flag(&dir.join(depends::ONESHOT)) {
-        match depends::read_oneshot(&sup) {
+        match depends::read_oneshot(sup) {
             Ok(Some(r)) if r.outcome == Outcome::Done => return DepState::Done,
             Ok(Some(_)) if st.want != b'u' => return DepState::Failed,
             _ => {}
@@ -112,7 +125,7 @@ pub fn evaluate(dir: &Path) -> DepState {
     if st.want != b'u' {
         return DepState::WantedDown;
     }
-    if matches!(depends::read_waiting(&sup), Ok(Some(_))) {
+    if matches!(depends::read_waiting(sup), Ok(Some(_))) {
         return DepState::Waiting;
     }
     DepState::Down
@@ -188,7 +201,7 @@ pub struct Assessment {
     /// The directories to watch for changes: every dependency, and every
     /// service directory on the dependency graph (their `depends` may
     /// close or open a cycle). The flag: watch its `supervise/` too.
-    pub watch: Vec<(PathBuf, bool)>,
+    pub watch: Vec<(PathBuf, Role)>,
     /// A dependency has no runsv yet (or could not be marked as depended
     /// on): its runsv will not tell us about its changes.
     pub unmarked: bool,
@@ -222,7 +235,8 @@ pub fn assess(
         let dir = depends::resolve(scan_dir, &d.name);
         // So that its runsv tells us about its changes: entered before
         // its state is read, so that no change falls in between.
-        a.unmarked |= !mark.is_some_and(|m| mark_depended_on(&SuperviseDir::of(&dir), m));
+        let marked = mark.is_some_and(|m| mark_depended_on(&SuperviseDir::of(&dir), m));
+        a.unmarked |= !marked;
         let mut state = evaluate(&dir);
         if state == DepState::NeedsCheck {
             if check(&dir) {
@@ -236,7 +250,7 @@ pub fn assess(
             a.waiting.deps.push((why, d.name.clone()));
         }
         a.hard_unready |= !d.soft && state.holds(false).is_some();
-        a.watch.push((dir, true));
+        a.watch.push((dir, Role::Service { poked: marked }));
     }
     if !a.waiting.cycle.is_empty() {
         a.waiting.deps.clear();
@@ -244,10 +258,10 @@ pub fn assess(
     // Every service directory reachable from `me`, for its `depends`.
     for dir in graph.dirs.iter().cloned() {
         if !a.watch.iter().any(|(p, _)| *p == dir) {
-            a.watch.push((dir, false));
+            a.watch.push((dir, Role::Graph));
         }
     }
-    a.watch.push((me.to_path_buf(), false));
+    a.watch.push((me.to_path_buf(), Role::Graph));
     a
 }
 
@@ -641,8 +655,8 @@ queue
         assert_eq!(a.waiting.deps, vec![(Why::Missing, b"queue".to_vec())]);
         assert!(a.hard_unready);
         assert!(!a.recheck);
-        assert!(a.watch.contains(&(scan.join("db"), true)));
-        assert!(a.watch.contains(&(web.clone(), false)));
+        assert!(a.watch.contains(&(scan.join("db"), Role::Service { poked: false })), "no mark given");
+        assert!(a.watch.contains(&(web.clone(), Role::Graph)));
 
         fs::write(
             web.join("depends"),

@@ -23,6 +23,31 @@ const SERVICE_NAMES: &[&[u8]] =
 const GRAPH_NAMES: &[&[u8]] = &[b"depends"];
 /// Records under `supervise/` that runsv replaces by rename or removes.
 const SUPERVISE_NAMES: &[&[u8]] = &[b"status", b"ready", b"waiting", b"oneshot"];
+/// Of those, the one every runsv writes (runit's too). runit-rs's own
+/// records, `ready`, `waiting` and `oneshot`, are written only by a runsv
+/// that pokes the dependents entered in its index after each change of
+/// what they read ([`crate::depstate::DEPS_CHANGED`]): for a dependent so
+/// entered, watching them would only wake it a second time.
+const POKED_SUPERVISE_NAMES: &[&[u8]] = &[b"status"];
+
+/// What a watched directory is to the dependent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// A directory further along the graph (or the dependent's own): only
+    /// its `depends` matters.
+    Graph,
+    /// A dependency (or a dependent a stop waits for): the directory and
+    /// its `supervise/`. `poked`: its runsv tells of its changes (the
+    /// dependent is entered in its index), so only `status` is watched
+    /// there.
+    Service { poked: bool },
+}
+
+impl Role {
+    pub fn is_service(self) -> bool {
+        matches!(self, Role::Service { .. })
+    }
+}
 
 /// runsv writes its records as `NAME.new` + rename: a rename into place
 /// or a removal is all a reader needs (no `IN_CLOSE_WRITE`, which every
@@ -43,24 +68,26 @@ enum Kind {
     Service,
     /// A directory only read for its `depends`.
     Graph,
-    Supervise,
+    /// `supervise/` of a dependency; `poked` as in [`Role::Service`].
+    Supervise { poked: bool },
 }
 
 impl Kind {
     /// Of two roles of one watched directory, the one that sees more.
     fn breadth(self) -> u8 {
         match self {
-            Kind::Any => 3,
-            Kind::Service => 2,
-            Kind::Graph => 1,
-            Kind::Supervise => 0,
+            Kind::Any => 4,
+            Kind::Service => 3,
+            Kind::Graph => 2,
+            Kind::Supervise { poked: true } => 0,
+            Kind::Supervise { poked: false } => 1,
         }
     }
 }
 
 /// The arguments of one [`DepWatch::watch`]: the services directory, and
-/// each directory with whether its `supervise/` is watched too.
-type Wanted = (Option<PathBuf>, Vec<(PathBuf, bool)>);
+/// each directory with its role.
+type Wanted = (Option<PathBuf>, Vec<(PathBuf, Role)>);
 
 /// One inotify instance and what each of its watches is for.
 #[derive(Debug)]
@@ -81,7 +108,7 @@ pub struct DepWatch {
 
 impl DepWatch {
     pub fn new() -> Result<DepWatch, NotAvailable> {
-        Ok(DepWatch { ino: Inotify::new()?, watches: HashMap::new(), last: None, reshaped: true })
+        Ok(DepWatch { ino: Inotify::new()?, watches: HashMap::new(), last: None, reshaped: false })
     }
 
     /// The descriptor to poll.
@@ -97,7 +124,7 @@ impl DepWatch {
     /// its event from the parent once they appear. Returns whether a
     /// directory is watched now that was not before (the caller then reads
     /// the files again: they may have changed before the watch was set).
-    pub fn watch(&mut self, scan_dir: Option<&Path>, dirs: &[(PathBuf, bool)]) -> bool {
+    pub fn watch(&mut self, scan_dir: Option<&Path>, dirs: &[(PathBuf, Role)]) -> bool {
         if self.last.as_ref().is_some_and(|(s, d)| s.as_deref() == scan_dir && d == dirs) {
             return false;
         }
@@ -119,15 +146,15 @@ impl DepWatch {
         if let Some(s) = scan_dir {
             add(s, DIR_CHANGES, Kind::Any);
         }
-        for (dir, sup) in dirs {
-            if !add(dir, DIR_CHANGES, if *sup { Kind::Service } else { Kind::Graph }) {
+        for (dir, role) in dirs {
+            if !add(dir, DIR_CHANGES, if role.is_service() { Kind::Service } else { Kind::Graph }) {
                 if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
                     add(parent, DIR_CHANGES, Kind::Any);
                 }
                 continue;
             }
-            if *sup {
-                add(&dir.join("supervise"), SUPERVISE_MASK, Kind::Supervise);
+            if let Role::Service { poked } = *role {
+                add(&dir.join("supervise"), SUPERVISE_MASK, Kind::Supervise { poked });
             }
         }
         for wd in self.watches.keys() {
@@ -159,7 +186,7 @@ impl DepWatch {
             let reshaped = e.overflow()
                 || e.watch_gone()
                 || e.mask.intersects(Mask::IN_DELETE_SELF | Mask::IN_MOVE_SELF)
-                || self.watches.get(&e.wd) != Some(&Kind::Supervise);
+                || !matches!(self.watches.get(&e.wd), Some(Kind::Supervise { .. }));
             if matters && reshaped {
                 self.last = None;
                 self.reshaped = true;
@@ -187,12 +214,14 @@ impl DepWatch {
             ),
             Kind::Service => SERVICE_NAMES.contains(&e.name.as_slice()),
             Kind::Graph => GRAPH_NAMES.contains(&e.name.as_slice()),
-            Kind::Supervise => SUPERVISE_NAMES.contains(&e.name.as_slice()),
+            Kind::Supervise { poked: false } => SUPERVISE_NAMES.contains(&e.name.as_slice()),
+            Kind::Supervise { poked: true } => POKED_SUPERVISE_NAMES.contains(&e.name.as_slice()),
         }
     }
 
-    /// Whether anything but a `supervise/` record changed since the last
-    /// call (initially: yes); see [`DepWatch::changed`].
+    /// Whether [`DepWatch::changed`] saw anything but a `supervise/`
+    /// record change since the last call (the caller reads everything
+    /// once after making the watcher, before any event).
     pub fn take_reshaped(&mut self) -> bool {
         std::mem::take(&mut self.reshaped)
     }
@@ -212,6 +241,8 @@ mod tests {
     use super::*;
     use std::fs;
     use std::time::{Duration, Instant};
+
+    const UNPOKED: Role = Role::Service { poked: false };
 
     /// Waits (bounded) for the watcher to report a change; false if none
     /// came within `limit`.
@@ -236,7 +267,7 @@ mod tests {
         let db = scan.join("db");
         fs::create_dir_all(db.join("supervise")).unwrap();
         let mut w = DepWatch::new().expect("inotify");
-        w.watch(Some(scan), &[(db.clone(), true)]);
+        w.watch(Some(scan), &[(db.clone(), UNPOKED)]);
         assert_eq!(w.len(), 3);
 
         // Noise: runsv's temporary file, a FIFO being opened and closed,
@@ -263,21 +294,48 @@ mod tests {
     }
 
     #[test]
+    fn a_poked_dependency_wakes_on_status_only() {
+        let d = tempfile::tempdir().unwrap();
+        let (db, cache) = (d.path().join("db"), d.path().join("cache"));
+        for s in [&db, &cache] {
+            fs::create_dir_all(s.join("supervise")).unwrap();
+        }
+        let mut w = DepWatch::new().expect("inotify");
+        w.watch(None, &[(db.clone(), Role::Service { poked: true }), (cache.clone(), UNPOKED)]);
+        let replace = |dir: &Path, name: &str| {
+            fs::write(dir.join("supervise/x.new"), b"x").unwrap();
+            fs::rename(dir.join("supervise/x.new"), dir.join("supervise").join(name)).unwrap();
+        };
+        for name in ["ready", "waiting", "oneshot"] {
+            replace(&db, name);
+            assert!(!wait_change(&mut w, Duration::from_millis(100)), "{name} of a poked dependency");
+            replace(&cache, name);
+            assert!(wait_change(&mut w, Duration::from_secs(10)), "{name} of one that does not poke");
+        }
+        replace(&db, "status");
+        assert!(wait_change(&mut w, Duration::from_secs(10)), "status, which any runsv writes");
+        assert!(!w.take_reshaped(), "records do not reshape the graph");
+        fs::write(db.join("depends"), b"x\n").unwrap();
+        assert!(wait_change(&mut w, Duration::from_secs(10)));
+        assert!(w.take_reshaped(), "an edited depends does");
+    }
+
+    #[test]
     fn a_missing_directory_is_awaited_through_its_parent() {
         let d = tempfile::tempdir().unwrap();
         let db = d.path().join("sv/db");
         fs::create_dir(d.path().join("sv")).unwrap();
         let mut w = DepWatch::new().expect("inotify");
-        assert!(w.watch(None, &[(db.clone(), true)]));
+        assert!(w.watch(None, &[(db.clone(), UNPOKED)]));
         assert_eq!(w.len(), 1);
-        assert!(!w.watch(None, &[(db.clone(), true)]), "nothing new");
+        assert!(!w.watch(None, &[(db.clone(), UNPOKED)]), "nothing new");
         fs::create_dir(&db).unwrap();
         assert!(wait_change(&mut w, Duration::from_secs(10)));
-        assert!(w.watch(None, &[(db.clone(), true)]), "the same path, now itself watched");
+        assert!(w.watch(None, &[(db.clone(), UNPOKED)]), "the same path, now itself watched");
         assert_eq!(w.len(), 1, "db watched, its supervise/ not there yet; parent dropped");
         fs::create_dir(db.join("supervise")).unwrap();
         assert!(wait_change(&mut w, Duration::from_secs(10)));
-        assert!(w.watch(None, &[(db.clone(), true)]));
+        assert!(w.watch(None, &[(db.clone(), UNPOKED)]));
         assert_eq!(w.len(), 2);
         w.watch(None, &[]);
         assert!(w.is_empty());
