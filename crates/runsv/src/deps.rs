@@ -55,6 +55,9 @@ struct SlotDeps {
     /// Its `depends` and the graph from it, as last read: kept while
     /// inotify shows no change but to `supervise/` records.
     read: Option<(Depends, depends::Graph)>,
+    /// Its dependencies' indexes entered and the watches wanted, for
+    /// `read`.
+    plan: depstate::Plan,
     last: Assessment,
     view: Option<DepView>,
     /// `supervise/waiting` is shown (the step table holds the slot).
@@ -140,6 +143,7 @@ impl DepsIo {
             mark: home.as_deref().and_then(|h| depstate::Mark::of(h, kind == Kind::Log)),
             active: false,
             read: None,
+            plan: depstate::Plan::default(),
             last: Assessment::default(),
             view: None,
             shown: false,
@@ -203,29 +207,32 @@ impl DepsIo {
         // The `depends` files only when they may have changed: a watch saw
         // more than a `supervise/` record change, or nothing watches them.
         let mut graph = self.watch.as_mut().is_none_or(DepWatch::take_reshaped);
-        // The files are read with the watches of the last reading in
-        // place; if they show other directories to watch (or one that
-        // appeared), the watches are set and the files read once more, so
-        // that no change falls between a read and its watch.
+        // The `depends` files are read with the watches of the last
+        // reading in place; if they show other directories to watch (or
+        // one that appeared), the watches are set and the files read once
+        // more, so that no change falls between a read and its watch. The
+        // dependencies' state is read last, with everything watched (and
+        // this runsv entered in their indexes).
         for _ in 0..3 {
-            views.clear();
-            let mut recheck = false;
             for i in 0..self.slots.len() {
-                if let Some(view) = self.assess(i, graph) {
-                    recheck |= self.slots[i].last.recheck;
-                    views.push((self.slots[i].kind, view));
-                }
+                self.prepare(i, graph);
             }
             self.dependents.retain(|d| !depstate::is_down(d));
             let want = self.wanted_watches();
-            let added = self.set_watches(&want);
-            // After set_watches: that is where a missing inotify shows.
-            self.recheck_at = recheck_after(recheck, self.polling, self.unannounced()).map(|d| Instant::now() + d);
-            if !added {
+            if !self.set_watches(&want) {
                 break;
             }
             graph = true;
         }
+        let mut recheck = false;
+        for i in 0..self.slots.len() {
+            if let Some(view) = self.assess(i) {
+                recheck |= self.slots[i].last.recheck;
+                views.push((self.slots[i].kind, view));
+            }
+        }
+        // After set_watches: that is where a missing inotify shows.
+        self.recheck_at = recheck_after(recheck, self.polling, self.unannounced()).map(|d| Instant::now() + d);
         let mut events = Vec::new();
         for (kind, view) in views {
             if let Some(s) = self.slots.iter_mut().find(|s| s.kind == kind) {
@@ -246,7 +253,7 @@ impl DepsIo {
     fn unannounced(&self) -> bool {
         let waits = self.slots.iter().filter(|s| s.active).any(|s| {
             !s.last.waiting.cycle.is_empty()
-                || s.last.unmarked
+                || s.plan.unmarked
                 || s.last.waiting.deps.iter().any(|(why, _)| *why == depends::Why::Missing)
         });
         waits || !self.dependents.is_empty()
@@ -296,7 +303,7 @@ impl DepsIo {
             // theirs may wait for that.
             let went_down = is.is_some_and(|x| x.down) && !was.is_some_and(|x| x.down);
             if s.active && (stale || went_down) {
-                to.extend(s.last.watch.iter().filter(|(_, role)| role.is_service()).map(|(d, _)| d.clone()));
+                to.extend(s.plan.watch.iter().filter(|(_, role)| role.is_service()).map(|(d, _)| d.clone()));
             }
         }
         to.sort();
@@ -313,7 +320,7 @@ impl DepsIo {
     fn wanted_watches(&self) -> Vec<(PathBuf, Role)> {
         let mut want: Vec<(PathBuf, Role)> = Vec::new();
         for s in self.slots.iter().filter(|s| s.active) {
-            want.extend(s.last.watch.iter().cloned());
+            want.extend(s.plan.watch.iter().cloned());
         }
         // A stop waits for them to be down: `status` tells.
         want.extend(self.dependents.iter().map(|d| (d.clone(), Role::Service { poked: true })));
@@ -325,6 +332,17 @@ impl DepsIo {
         if want.is_empty() && self.watch.is_none() {
             return false;
         }
+        self.make_watcher();
+        match &mut self.watch {
+            // Nothing to wait for: not even the services directory.
+            Some(w) => w.watch(if want.is_empty() { None } else { self.scan_dir.as_deref() }, want),
+            None => false,
+        }
+    }
+
+    /// The inotify instance, made on first need (or the fallback, told
+    /// once).
+    fn make_watcher(&mut self) {
         if self.watch.is_none() && !self.polling {
             match (self.new_watch)() {
                 Ok(w) => self.watch = Some(w),
@@ -337,33 +355,42 @@ impl DepsIo {
                 }
             }
         }
-        match &mut self.watch {
-            // Nothing to wait for: not even the services directory.
-            Some(w) => w.watch(if want.is_empty() { None } else { self.scan_dir.as_deref() }, want),
-            None => false,
-        }
     }
 
-    /// Reads one slot's dependencies (and, if `graph` or never yet, its
-    /// `depends` and the graph of `depends` files from it); `None` when
-    /// the slot has never had a `depends` file.
-    fn assess(&mut self, i: usize, graph: bool) -> Option<DepView> {
+    /// Reads one slot's `depends` and the graph of `depends` files from it
+    /// (if `graph`, or never yet) and enters the slot in its dependencies'
+    /// indexes (then, or while one is not entered yet). A slot that had a
+    /// `depends` has each directory watched before its file is read.
+    fn prepare(&mut self, i: usize, graph: bool) {
         let label = self.label.clone();
         let scan = self.scan_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
+        if !self.slots[i].active {
+            // The first `depends` seen (before anything is watched): read
+            // again below, watched.
+            if let Ok(None) = depends::read(Path::new(self.slots[i].dir)) {
+                return;
+            }
+            self.slots[i].active = true;
+        }
+        self.make_watcher();
+        let watch = &mut self.watch;
         let s = &mut self.slots[i];
         let me = Path::new(s.dir);
-        if graph || s.read.is_none() {
+        let fresh = graph || s.read.is_none();
+        if fresh {
+            if let Some(w) = watch.as_mut() {
+                w.watch_before_read(&scan);
+                w.watch_before_read(me);
+            }
             let file = if s.kind == Kind::Log { &b"log/depends"[..] } else { b"depends" };
             let deps = match depends::read(me) {
                 Ok(Some(d)) => d,
-                Ok(None) if !s.active => return None,
                 Ok(None) => Depends::default(),
                 Err(e) => {
                     label.warn_err(&[b"unable to read ", file], &e);
                     Depends::default()
                 }
             };
-            s.active = true;
             for m in &deps.malformed {
                 let key = (m.line, m.text.clone());
                 if !s.reported.contains(&key) {
@@ -371,9 +398,27 @@ impl DepsIo {
                     s.reported.push(key);
                 }
             }
-            let g = depends::Graph::read(&scan, me, &s.name, &deps);
+            let mut before_read = |dir: &Path| {
+                if let Some(w) = watch.as_mut() {
+                    w.watch_before_read(dir);
+                }
+            };
+            let g = depends::Graph::read_watching(&scan, me, &s.name, &deps, &mut before_read);
             s.read = Some((deps, g));
         }
+        if let Some((deps, g)) = &s.read {
+            if fresh || s.plan.unmarked {
+                s.plan = depstate::plan(&scan, me, g, s.mark.as_ref(), deps);
+            }
+        }
+    }
+
+    /// Reads the state of one slot's dependencies ([`DepsIo::prepare`]
+    /// first); `None` when the slot has never had a `depends` file.
+    fn assess(&mut self, i: usize) -> Option<DepView> {
+        let label = self.label.clone();
+        let scan = self.scan_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
+        let s = &mut self.slots[i];
         let (deps, graph) = s.read.as_ref()?;
         let mut check = |dir: &Path| {
             let warn =
@@ -381,7 +426,7 @@ impl DepsIo {
                     .concat();
             depstate::run_check(dir, &warn, &crate::io::child_signals, depstate::CHECK_TIMEOUT)
         };
-        let a = depstate::assess(&scan, me, graph, s.mark.as_ref(), deps, &mut check);
+        let a = depstate::assess(&scan, graph, deps, &mut check);
         if a.waiting.cycle != s.reported_cycle {
             if !a.waiting.cycle.is_empty() {
                 let mut c = a.waiting.cycle.clone();

@@ -258,6 +258,19 @@ impl Graph {
     /// its `depends` already read as `my_deps`), NAMEs resolved in
     /// `scan_dir`.
     pub fn read(scan_dir: &Path, me: &Path, my_name: &[u8], my_deps: &Depends) -> Graph {
+        Graph::read_watching(scan_dir, me, my_name, my_deps, &mut |_| {})
+    }
+
+    /// [`Graph::read`], calling `before_read` with each directory (but
+    /// `me`) before its `depends` is read: a watcher set there misses no
+    /// change made after the reading.
+    pub fn read_watching(
+        scan_dir: &Path,
+        me: &Path,
+        my_name: &[u8],
+        my_deps: &Depends,
+        before_read: &mut dyn FnMut(&Path),
+    ) -> Graph {
         let start = Node::of(me, my_name);
         let mut g = Graph { start: start.clone(), edges: Default::default(), dirs: Vec::new() };
         let mut seen_dirs: HashSet<PathBuf> = HashSet::new();
@@ -270,6 +283,7 @@ impl Graph {
             let deps = if g.start.as_ref() == Some(&n) {
                 my_deps
             } else {
+                before_read(&n.path);
                 read_here = read(&n.path).ok().flatten().unwrap_or_default();
                 &read_here
             };

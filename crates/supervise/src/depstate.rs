@@ -198,31 +198,58 @@ pub struct Assessment {
     /// A `./check` script failed: nothing on disk will announce when it
     /// passes, so the caller asks again after [`RECHECK`].
     pub recheck: bool,
+}
+
+/// How often a failing dependency `./check` is run again while waiting.
+pub const RECHECK: Duration = Duration::from_millis(500);
+
+/// What a dependent does before it reads its dependencies' state: enter
+/// itself in their indexes ([`DEPENDENTS_MARK`]), so that their runsvs
+/// tell it of each later change, and know what to watch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
     /// The directories to watch for changes: every dependency, and every
     /// service directory on the dependency graph (their `depends` may
-    /// close or open a cycle). The flag: watch its `supervise/` too.
+    /// close or open a cycle), `me` included.
     pub watch: Vec<(PathBuf, Role)>,
     /// A dependency has no runsv yet (or could not be marked as depended
     /// on): its runsv will not tell us about its changes.
     pub unmarked: bool,
 }
 
-/// How often a failing dependency `./check` is run again while waiting.
-pub const RECHECK: Duration = Duration::from_millis(500);
+/// The [`Plan`] of `me` (in the services directory `scan_dir`) for the
+/// dependencies `deps` and the `graph` read from it ([`depends::Graph`]).
+/// `mark` is how `me` enters each dependency's index (none: it is not
+/// entered, and counts as unmarked).
+pub fn plan(scan_dir: &Path, me: &Path, graph: &depends::Graph, mark: Option<&Mark>, deps: &depends::Depends) -> Plan {
+    let mut p = Plan::default();
+    for d in &deps.deps {
+        let dir = depends::resolve(scan_dir, &d.name);
+        let marked = mark.is_some_and(|m| mark_depended_on(&SuperviseDir::of(&dir), m));
+        p.unmarked |= !marked;
+        if !p.watch.iter().any(|(w, _)| *w == dir) {
+            p.watch.push((dir, Role::Service { poked: marked }));
+        }
+    }
+    for dir in graph.dirs.iter() {
+        if !p.watch.iter().any(|(w, _)| w == dir) {
+            p.watch.push((dir.clone(), Role::Graph));
+        }
+    }
+    p.watch.push((me.to_path_buf(), Role::Graph));
+    p
+}
 
-/// Reads the state of every dependency in `deps` (from the `depends` of
-/// `me`, in the services directory `scan_dir`) and looks for a dependency
-/// cycle through `me` in `graph` (read from `me`, see
+/// Reads the state of every dependency in `deps` (from the `depends` of a
+/// service in the services directory `scan_dir`), after its [`plan`], and
+/// looks for a dependency cycle through it in `graph` (read from it, see
 /// [`depends::Graph::read`]; a caller may keep it while no `depends` file
 /// changed). A service in a cycle waits for the cycle only (its members
 /// never start). `check` runs a dependency's `./check` (see
-/// [`run_check`]). `mark` is how `me` enters each dependency's
-/// [`DEPENDENTS_MARK`] (none: it is not entered, and counts as unmarked).
+/// [`run_check`]).
 pub fn assess(
     scan_dir: &Path,
-    me: &Path,
     graph: &depends::Graph,
-    mark: Option<&Mark>,
     deps: &depends::Depends,
     check: &mut dyn FnMut(&Path) -> bool,
 ) -> Assessment {
@@ -233,10 +260,6 @@ pub fn assess(
     }
     for d in &deps.deps {
         let dir = depends::resolve(scan_dir, &d.name);
-        // So that its runsv tells us about its changes: entered before
-        // its state is read, so that no change falls in between.
-        let marked = mark.is_some_and(|m| mark_depended_on(&SuperviseDir::of(&dir), m));
-        a.unmarked |= !marked;
         let mut state = evaluate(&dir);
         if state == DepState::NeedsCheck {
             if check(&dir) {
@@ -250,18 +273,10 @@ pub fn assess(
             a.waiting.deps.push((why, d.name.clone()));
         }
         a.hard_unready |= !d.soft && state.holds(false).is_some();
-        a.watch.push((dir, Role::Service { poked: marked }));
     }
     if !a.waiting.cycle.is_empty() {
         a.waiting.deps.clear();
     }
-    // Every service directory reachable from `me`, for its `depends`.
-    for dir in graph.dirs.iter().cloned() {
-        if !a.watch.iter().any(|(p, _)| *p == dir) {
-            a.watch.push((dir, Role::Graph));
-        }
-    }
-    a.watch.push((me.to_path_buf(), Role::Graph));
     a
 }
 
@@ -474,7 +489,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
     use unix::tai64n::Tai64n;
 
-    /// [`assess`] with the graph read afresh.
+    /// [`plan`] and [`assess`] with the graph read afresh.
     fn fresh(
         scan: &Path,
         me: &Path,
@@ -482,8 +497,9 @@ mod tests {
         mark: Option<&Mark>,
         deps: &depends::Depends,
         check: &mut dyn FnMut(&Path) -> bool,
-    ) -> Assessment {
-        assess(scan, me, &depends::Graph::read(scan, me, name, deps), mark, deps, check)
+    ) -> (Plan, Assessment) {
+        let graph = depends::Graph::read(scan, me, name, deps);
+        (plan(scan, me, &graph, mark, deps), assess(scan, &graph, deps, check))
     }
 
     /// A service directory with a fake runsv: `ok` held open for reading.
@@ -651,12 +667,12 @@ queue
         .unwrap();
         let deps = depends::read(&web).unwrap().unwrap();
         let mut check = |_: &Path| true;
-        let a = fresh(&scan, &web, b"web", None, &deps, &mut check);
+        let (p, a) = fresh(&scan, &web, b"web", None, &deps, &mut check);
         assert_eq!(a.waiting.deps, vec![(Why::Missing, b"queue".to_vec())]);
         assert!(a.hard_unready);
         assert!(!a.recheck);
-        assert!(a.watch.contains(&(scan.join("db"), Role::Service { poked: false })), "no mark given");
-        assert!(a.watch.contains(&(web.clone(), Role::Graph)));
+        assert!(p.watch.contains(&(scan.join("db"), Role::Service { poked: false })), "no mark given");
+        assert!(p.watch.contains(&(web.clone(), Role::Graph)));
 
         fs::write(
             web.join("depends"),
@@ -664,7 +680,7 @@ queue
 ",
         )
         .unwrap();
-        let a = fresh(&scan, &web, b"web", None, &depends::read(&web).unwrap().unwrap(), &mut check);
+        let (_, a) = fresh(&scan, &web, b"web", None, &depends::read(&web).unwrap().unwrap(), &mut check);
         assert!(a.waiting.is_empty() && !a.hard_unready, "{a:?}");
 
         fs::write(
@@ -673,26 +689,26 @@ queue
 ",
         )
         .unwrap();
-        let a = fresh(&scan, &web, b"web", None, &depends::read(&web).unwrap().unwrap(), &mut check);
+        let (_, a) = fresh(&scan, &web, b"web", None, &depends::read(&web).unwrap().unwrap(), &mut check);
         assert_eq!(a.waiting.cycle, vec![b"web".to_vec(), b"db".to_vec()]);
         assert!(a.waiting.deps.is_empty());
         assert!(a.hard_unready);
     }
 
     #[test]
-    fn a_dependency_is_marked_by_its_dependents_assessment_only() {
+    fn a_dependency_is_marked_by_its_dependents_plan_only() {
         let f = Fake::new(true);
         f.status(7, State::Run, Want::Up);
         let _ = evaluate(f.path());
         assert!(!is_depended_on(f.path()), "reading a state marks nothing");
         let deps = depends::parse(f.path().to_str().unwrap().as_bytes());
         let me = tempfile::tempdir().unwrap();
-        let a = fresh(Path::new("/"), me.path(), b"me", None, &deps, &mut |_| true);
-        assert!(!is_depended_on(f.path()) && a.unmarked, "no mark given, none entered");
+        let (p, _) = fresh(Path::new("/"), me.path(), b"me", None, &deps, &mut |_| true);
+        assert!(!is_depended_on(f.path()) && p.unmarked, "no mark given, none entered");
         let mark = Mark::of(me.path(), false).unwrap();
-        let a = fresh(Path::new("/"), me.path(), b"me", Some(&mark), &deps, &mut |_| true);
-        assert!(is_depended_on(f.path()), "a dependent's assessment marks it");
-        assert!(!a.unmarked);
+        let (p, _) = fresh(Path::new("/"), me.path(), b"me", Some(&mark), &deps, &mut |_| true);
+        assert!(is_depended_on(f.path()), "a dependent's plan marks it");
+        assert!(!p.unmarked);
         assert_eq!(dependents_of(f.path()), vec![Dependent { dir: me.path().to_path_buf(), log: false }]);
         // Entered once, however often it reads.
         let _ = fresh(Path::new("/"), me.path(), b"me", Some(&mark), &deps, &mut |_| true);

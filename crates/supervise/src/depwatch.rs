@@ -104,16 +104,40 @@ pub struct DepWatch {
     /// directory come or gone), which the graph of `depends` files may
     /// show.
     reshaped: bool,
+    /// Directories watched by [`DepWatch::watch_before_read`] since the
+    /// last [`DepWatch::watch`].
+    pre: std::collections::HashSet<Watch>,
 }
 
 impl DepWatch {
     pub fn new() -> Result<DepWatch, NotAvailable> {
-        Ok(DepWatch { ino: Inotify::new()?, watches: HashMap::new(), last: None, reshaped: false })
+        Ok(DepWatch {
+            ino: Inotify::new()?,
+            watches: HashMap::new(),
+            last: None,
+            reshaped: false,
+            pre: Default::default(),
+        })
     }
 
     /// The descriptor to poll.
     pub fn fd(&self) -> RawFd {
         self.ino.fd()
+    }
+
+    /// Watches the directory `dir` (as [`Role::Graph`] would) before the
+    /// caller reads a file in it, ahead of [`DepWatch::watch`], which then
+    /// does not count it as new. Whether it is watched.
+    pub fn watch_before_read(&mut self, dir: &Path) -> bool {
+        match self.ino.add_watch(dir, DIR_CHANGES | Mask::IN_ONLYDIR) {
+            Ok(wd) => {
+                if !self.watches.contains_key(&wd) {
+                    self.pre.insert(wd);
+                }
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Watches exactly: `scan_dir` (if given); each directory in `dirs`
@@ -122,10 +146,16 @@ impl DepWatch {
     /// Watches no longer needed are removed.
     /// Directories that cannot be watched are skipped: the caller gets
     /// its event from the parent once they appear. Returns whether a
-    /// directory is watched now that was not before (the caller then reads
-    /// the files again: they may have changed before the watch was set).
+    /// directory is watched now that was not before its files were read
+    /// (neither watched then nor by [`DepWatch::watch_before_read`]; a
+    /// `supervise/` does not count): the caller then reads the `depends`
+    /// files again, as they may have changed before the watch was set.
     pub fn watch(&mut self, scan_dir: Option<&Path>, dirs: &[(PathBuf, Role)]) -> bool {
+        let pre = std::mem::take(&mut self.pre);
         if self.last.as_ref().is_some_and(|(s, d)| s.as_deref() == scan_dir && d == dirs) {
+            for wd in pre.iter().filter(|wd| !self.watches.contains_key(wd)) {
+                let _ = self.ino.remove(*wd);
+            }
             return false;
         }
         self.last = Some((scan_dir.map(Path::to_path_buf), dirs.to_vec()));
@@ -157,12 +187,14 @@ impl DepWatch {
                 add(&dir.join("supervise"), SUPERVISE_MASK, Kind::Supervise { poked });
             }
         }
-        for wd in self.watches.keys() {
+        for wd in self.watches.keys().chain(pre.iter()) {
             if !want.contains_key(wd) {
                 let _ = self.ino.remove(*wd);
             }
         }
-        let added = want.keys().any(|wd| !self.watches.contains_key(wd));
+        let added = want.iter().any(|(wd, kind)| {
+            !self.watches.contains_key(wd) && !pre.contains(wd) && !matches!(kind, Kind::Supervise { .. })
+        });
         self.watches = want;
         added
     }
@@ -294,6 +326,26 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_watched_before_its_reading_is_not_new() {
+        let d = tempfile::tempdir().unwrap();
+        let (db, cache) = (d.path().join("db"), d.path().join("cache"));
+        fs::create_dir(&db).unwrap();
+        fs::create_dir(&cache).unwrap();
+        let mut w = DepWatch::new().expect("inotify");
+        assert!(w.watch_before_read(&db));
+        assert!(!w.watch_before_read(&d.path().join("nothere")));
+        assert!(w.watch(None, &[(db.clone(), Role::Graph), (cache.clone(), Role::Graph)]), "cache was not");
+        assert!(w.watch_before_read(&db));
+        assert!(w.watch_before_read(&cache));
+        assert!(!w.watch(None, &[(db.clone(), Role::Graph), (cache.clone(), Role::Graph)]));
+        assert!(w.watch_before_read(&d.path().join("db")));
+        assert!(!w.watch(None, &[(db.clone(), Role::Graph)]), "fewer: none new");
+        assert_eq!(w.len(), 1, "cache dropped");
+        fs::write(cache.join("depends"), b"x\n").unwrap();
+        assert!(!wait_change(&mut w, Duration::from_millis(100)), "no longer watched");
+    }
+
+    #[test]
     fn a_poked_dependency_wakes_on_status_only() {
         let d = tempfile::tempdir().unwrap();
         let (db, cache) = (d.path().join("db"), d.path().join("cache"));
@@ -335,7 +387,7 @@ mod tests {
         assert_eq!(w.len(), 1, "db watched, its supervise/ not there yet; parent dropped");
         fs::create_dir(db.join("supervise")).unwrap();
         assert!(wait_change(&mut w, Duration::from_secs(10)));
-        assert!(w.watch(None, &[(db.clone(), UNPOKED)]));
+        assert!(!w.watch(None, &[(db.clone(), UNPOKED)]), "a supervise/ needs no new reading of depends");
         assert_eq!(w.len(), 2);
         w.watch(None, &[]);
         assert!(w.is_empty());
