@@ -451,6 +451,9 @@ fn down_on_the_root_of_a_chain_stops_it_from_the_leaf_and_up_restores_it() {
     t.service("c", "exec sleep 100000").file("c", "depends", "b\n").link("c");
     t.start();
     t.wait_run("c");
+    // Its first line written: a TERM before it would leave no start
+    // behind, and the count below would wait for one too many.
+    wait_for("c's ./run to have begun", || t.count("c", "start") == 1);
     assert_eq!(t.sv(&["down", "a"]).0, 0);
     wait_for("every finish", || ["a", "b", "c"].iter().all(|n| t.count(n, "finish") == 1));
     let (a, b, c) = (t.last("a", "finish"), t.last("b", "finish"), t.last("c", "finish"));

@@ -97,6 +97,11 @@ pub struct DepsIo {
 /// for that of its dependents). A change of anything else wakes nobody.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Seen {
+    /// Read for dependents (someone is entered in the index); without
+    /// them only `down` is read, and the first full reading must differ
+    /// from any partial one (or a dependent entered meanwhile would miss
+    /// the change to what it awaits).
+    full: bool,
     hard: Option<depends::Why>,
     soft: Option<depends::Why>,
     check: bool,
@@ -105,8 +110,8 @@ struct Seen {
 
 impl Seen {
     /// What a dependent decides by.
-    fn for_dependents(self) -> (Option<depends::Why>, Option<depends::Why>, bool) {
-        (self.hard, self.soft, self.check)
+    fn for_dependents(self) -> (bool, Option<depends::Why>, Option<depends::Why>, bool) {
+        (self.full, self.hard, self.soft, self.check)
     }
 
     /// What dependents see of the service in `dir`; with `dependents`
@@ -115,10 +120,10 @@ impl Seen {
     fn of(dir: &Path, dependents: bool) -> Seen {
         if !dependents {
             let down = depstate::is_down(dir);
-            return Seen { hard: None, soft: None, check: false, down };
+            return Seen { full: false, hard: None, soft: None, check: false, down };
         }
         let (st, down) = depstate::evaluate_and_down(dir);
-        Seen { hard: st.holds(false), soft: st.holds(true), check: st == DepState::NeedsCheck, down }
+        Seen { full: true, hard: st.holds(false), soft: st.holds(true), check: st == DepState::NeedsCheck, down }
     }
 }
 

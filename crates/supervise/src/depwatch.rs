@@ -106,7 +106,7 @@ pub struct DepWatch {
     reshaped: bool,
     /// Directories watched by [`DepWatch::watch_before_read`] since the
     /// last [`DepWatch::watch`].
-    pre: std::collections::HashSet<Watch>,
+    pre: HashMap<PathBuf, Watch>,
 }
 
 impl DepWatch {
@@ -131,9 +131,7 @@ impl DepWatch {
     pub fn watch_before_read(&mut self, dir: &Path) -> bool {
         match self.ino.add_watch(dir, DIR_CHANGES | Mask::IN_ONLYDIR) {
             Ok(wd) => {
-                if !self.watches.contains_key(&wd) {
-                    self.pre.insert(wd);
-                }
+                self.pre.insert(dir.to_path_buf(), wd);
                 true
             }
             Err(_) => false,
@@ -153,7 +151,7 @@ impl DepWatch {
     pub fn watch(&mut self, scan_dir: Option<&Path>, dirs: &[(PathBuf, Role)]) -> bool {
         let pre = std::mem::take(&mut self.pre);
         if self.last.as_ref().is_some_and(|(s, d)| s.as_deref() == scan_dir && d == dirs) {
-            for wd in pre.iter().filter(|wd| !self.watches.contains_key(wd)) {
+            for wd in pre.values().filter(|wd| !self.watches.contains_key(wd)) {
                 let _ = self.ino.remove(*wd);
             }
             return false;
@@ -161,7 +159,9 @@ impl DepWatch {
         self.last = Some((scan_dir.map(Path::to_path_buf), dirs.to_vec()));
         let mut want: HashMap<Watch, Kind> = HashMap::new();
         let mut add = |p: &Path, mask: Mask, kind: Kind| -> bool {
-            match self.ino.add_watch(p, mask | Mask::IN_ONLYDIR) {
+            // Watched just before its reading, with the same mask.
+            let known = pre.get(p).copied().filter(|_| mask == DIR_CHANGES);
+            match known.map(Ok).unwrap_or_else(|| self.ino.add_watch(p, mask | Mask::IN_ONLYDIR)) {
                 Ok(wd) => {
                     // One inode watched in two roles: the broader wins.
                     let k = want.entry(wd).or_insert(kind);
@@ -187,11 +187,12 @@ impl DepWatch {
                 add(&dir.join("supervise"), SUPERVISE_MASK, Kind::Supervise { poked });
             }
         }
-        for wd in self.watches.keys().chain(pre.iter()) {
+        for wd in self.watches.keys().chain(pre.values()) {
             if !want.contains_key(wd) {
                 let _ = self.ino.remove(*wd);
             }
         }
+        let pre: std::collections::HashSet<&Watch> = pre.values().collect();
         let added = want.iter().any(|(wd, kind)| {
             !self.watches.contains_key(wd) && !pre.contains(wd) && !matches!(kind, Kind::Supervise { .. })
         });
