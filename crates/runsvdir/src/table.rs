@@ -18,9 +18,10 @@
 //!   is retried once a second instead of spinning;
 //! - on SIGALRM, at once.
 //!
-//! The runsvs one scan starts are started dependencies first: a service
-//! whose `depends` (or `log/depends`) names another service started in the
-//! same scan comes after it; otherwise directory order is kept. At boot a
+//! The runsvs one scan starts are started dependencies first, level by
+//! level: a service whose `depends` (or `log/depends`) names another
+//! service started in the same scan comes after it and after all others of
+//! that one's level; otherwise directory order is kept. At boot a
 //! dependency is then up (or on its way) when its dependents' runsvs first
 //! look, instead of being started last by chance of the directory order.
 //! Plain services cost one failed `open` each.
@@ -425,7 +426,24 @@ fn dependencies_first(base: &std::path::Path, starts: &[(Key, Vec<u8>)]) -> Vec<
             out
         })
         .collect();
-    post_order(&edges)
+    by_level(&edges)
+}
+
+/// Every node of the graph `edges` once, by level: first the nodes whose
+/// edges lead nowhere, then those whose edges lead only to the first, and
+/// so on (a cycle is cut where it is entered), index order kept within a
+/// level. A whole level's runsvs are started before the next level's, so
+/// a dependency has had the time of its level to get up when its
+/// dependents' runsvs first look.
+fn by_level(edges: &[Vec<usize>]) -> Vec<usize> {
+    let mut level: Vec<Option<usize>> = vec![None; edges.len()];
+    for node in post_order(edges) {
+        let below = edges[node].iter().filter_map(|&to| level[to]).max();
+        level[node] = Some(below.map_or(0, |l| l + 1));
+    }
+    let mut order: Vec<usize> = (0..edges.len()).collect();
+    order.sort_by_key(|&n| level[n]);
+    order
 }
 
 /// Every node of the graph `edges` once, each after the nodes its edges
@@ -475,6 +493,16 @@ mod tests {
     }
 
     #[test]
+    fn levels_start_whole_and_in_order() {
+        // 0 -> 2 -> 1; 3 alone; 4 <-> 5.
+        let edges = vec![vec![2], vec![], vec![1], vec![], vec![5], vec![4]];
+        assert_eq!(by_level(&edges), vec![1, 3, 5, 2, 4, 0]);
+        // A binary tree listed leaves first: root, then each level.
+        let tree = vec![vec![4], vec![4], vec![5], vec![5], vec![6], vec![6], vec![]];
+        assert_eq!(by_level(&tree), vec![6, 4, 5, 0, 1, 2, 3]);
+    }
+
+    #[test]
     fn a_tree_starts_from_its_root_whatever_the_directory_order() {
         let d = tempfile::tempdir().unwrap();
         let sv = d.path().join("sv");
@@ -500,6 +528,6 @@ mod tests {
             })
             .collect();
         let order: Vec<&str> = dependencies_first(d.path(), &starts).into_iter().map(|i| names[i]).collect();
-        assert_eq!(order, ["db", "web", "cache", "plain", "api", "queue", "worker"]);
+        assert_eq!(order, ["plain", "db", "queue", "cache", "web", "api", "worker"]);
     }
 }
