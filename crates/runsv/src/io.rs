@@ -8,7 +8,7 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use supervise::extras::{self, Ready};
 use supervise::status::{stat_line, write_files};
 use supervise::{listen, notify};
@@ -36,6 +36,10 @@ pub struct SlotFiles {
     pub ready_pipe: Option<File>,
     /// Its cgroup and the orphan of an earlier runsv, if any.
     pub contain: SlotContain,
+    /// A `./run` just started whose `supervise/start` record is written
+    /// right after the status files (which is what a waiting `sv` reads):
+    /// its pid and cgroup.
+    pub start_pending: Option<(libc::pid_t, Option<PathBuf>)>,
 }
 
 /// The service's sockets: those of `listen`, and the notify socket.
@@ -434,8 +438,7 @@ impl Io for SystemIo {
         }
         if let Spawn::Run { .. } = what {
             if let Some(files) = self.files(slot) {
-                let sup = files.sup.clone();
-                contain::record_start(&sup, pid, cgroup.as_ref().map(|(_, p)| p.as_path()), &self.env, &self.label);
+                files.start_pending = Some((pid, cgroup.as_ref().map(|(_, p)| p.clone())));
             }
         }
         Some(pid)
@@ -455,7 +458,11 @@ impl Io for SystemIo {
         let sup = files.sup.clone();
         let st = Status::new(s.stamp, s.pid as u32, s.state, s.want, s.paused, s.term);
         let stat = stat_line(s.state, s.paused, s.term, s.want);
-        write_files(&sup, &st, &stat, s.pid_changed, |text, e| self.report(&text, e))
+        let written = write_files(&sup, &st, &stat, s.pid_changed, |text, e| self.report(&text, e));
+        if let Some((pid, cgroup)) = self.files(s.kind).and_then(|f| f.start_pending.take()) {
+            contain::record_start(&sup, pid, cgroup.as_deref(), &self.env, &self.label);
+        }
+        written
     }
 
     fn set_ready(&mut self, slot: Kind, pid: i32) {

@@ -336,6 +336,7 @@ fn start(dir: &[u8], label: Label) -> Result<Box<Runsv>, Fatal> {
         sup: d.clone().opened().unwrap_or(d),
         ready_pipe: None,
         contain: Default::default(),
+        start_pending: None,
     };
 
     let mut machine = Machine::new(main_want, has_log.then_some(log_want), Now::read());

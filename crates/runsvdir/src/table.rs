@@ -317,6 +317,12 @@ impl Table {
             let (key, name) = &starts[i];
             self.start_runsv(*key, name, now);
         }
+        if !starts.is_empty() {
+            // Reading the `depends` files (and the directory) left freed
+            // heap behind that would stay dirty for runsvdir's whole life.
+            drop(starts);
+            unix::heap::release_free();
+        }
         self.held.retain(|_, until| *until > now);
         self.unstatable = unstatable;
 

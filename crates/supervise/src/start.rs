@@ -1,7 +1,7 @@
 //! `supervise/start`: which process runsv started, precisely enough that a
 //! later runsv can tell it from a process that merely got the same pid.
 //!
-//! runsv writes it right after starting `./run` (before `status`), and a
+//! runsv writes it right after starting `./run` (after `status`), and a
 //! runsv starting up reads it to find a `./run` orphaned by a runsv that was
 //! killed (see docs/EXTENSIONS.md, "No duplicate after runsv dies"). runit's
 //! tools never look at this file.
