@@ -52,9 +52,11 @@ struct SlotDeps {
     mark: Option<depstate::Mark>,
     /// The slot has (or had) a `depends` file.
     active: bool,
-    /// Its `depends` and the graph from it, as last read: kept while
-    /// inotify shows no change but to `supervise/` records.
-    read: Option<(Depends, depends::Graph)>,
+    /// Its `depends` and, once it was held, the graph from it, as last
+    /// read: kept while inotify shows no change but to `supervise/`
+    /// records. A slot whose dependencies are all ready at once never
+    /// reads the graph (no cycle can hold it: a member of one never is).
+    read: Option<(Depends, Option<depends::Graph>)>,
     /// Its dependencies' indexes entered and the watches wanted, for
     /// `read`.
     plan: depstate::Plan,
@@ -403,19 +405,32 @@ impl DepsIo {
                     s.reported.push(key);
                 }
             }
-            let mut before_read = |dir: &Path| {
-                if let Some(w) = watch.as_mut() {
-                    w.watch_before_read(dir);
-                }
-            };
-            let g = depends::Graph::read_watching(&scan, me, &s.name, &deps, &mut before_read);
-            s.read = Some((deps, g));
+            s.read = Some((deps, None));
         }
         if let Some((deps, g)) = &s.read {
             if fresh || s.plan.unmarked {
-                s.plan = depstate::plan(&scan, me, g, s.mark.as_ref(), deps);
+                s.plan = depstate::plan(&scan, me, g.as_ref(), s.mark.as_ref(), deps);
             }
         }
+    }
+
+    /// Reads the graph of `depends` files from slot `i` (each directory
+    /// watched before its file is read) and watches it.
+    fn read_graph(&mut self, i: usize) {
+        let scan = self.scan_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
+        let watch = &mut self.watch;
+        let s = &mut self.slots[i];
+        let Some((deps, graph)) = s.read.as_mut() else { return };
+        let mut before_read = |dir: &Path| {
+            if let Some(w) = watch.as_mut() {
+                w.watch_before_read(dir);
+            }
+        };
+        let g = depends::Graph::read_watching(&scan, Path::new(s.dir), &s.name, deps, &mut before_read);
+        s.plan = depstate::plan(&scan, Path::new(s.dir), Some(&g), s.mark.as_ref(), deps);
+        *graph = Some(g);
+        let want = self.wanted_watches();
+        self.set_watches(&want);
     }
 
     /// Reads the state of one slot's dependencies ([`DepsIo::prepare`]
@@ -423,15 +438,22 @@ impl DepsIo {
     fn assess(&mut self, i: usize) -> Option<DepView> {
         let label = self.label.clone();
         let scan = self.scan_dir.clone().unwrap_or_else(|| PathBuf::from("/"));
-        let s = &mut self.slots[i];
-        let (deps, graph) = s.read.as_ref()?;
         let mut check = |dir: &Path| {
             let warn =
                 [label.as_bytes(), b": warning: unable to run ", dir.as_os_str().as_encoded_bytes(), b"/check: "]
                     .concat();
             depstate::run_check(dir, &warn, &crate::io::child_signals, depstate::CHECK_TIMEOUT)
         };
-        let a = depstate::assess(&scan, graph, deps, &mut check);
+        let (deps, graph) = self.slots[i].read.as_ref()?;
+        let mut a = depstate::assess(&scan, graph.as_ref(), deps, &mut check);
+        if !a.waiting.is_empty() && graph.is_none() {
+            // Held: a cycle may be why.
+            self.read_graph(i);
+            if let Some((_, Some(g))) = &self.slots[i].read {
+                a.apply_cycle(g);
+            }
+        }
+        let s = &mut self.slots[i];
         if a.waiting.cycle != s.reported_cycle {
             if !a.waiting.cycle.is_empty() {
                 let mut c = a.waiting.cycle.clone();

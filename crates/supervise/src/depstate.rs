@@ -221,7 +221,13 @@ pub struct Plan {
 /// dependencies `deps` and the `graph` read from it ([`depends::Graph`]).
 /// `mark` is how `me` enters each dependency's index (none: it is not
 /// entered, and counts as unmarked).
-pub fn plan(scan_dir: &Path, me: &Path, graph: &depends::Graph, mark: Option<&Mark>, deps: &depends::Depends) -> Plan {
+pub fn plan(
+    scan_dir: &Path,
+    me: &Path,
+    graph: Option<&depends::Graph>,
+    mark: Option<&Mark>,
+    deps: &depends::Depends,
+) -> Plan {
     let mut p = Plan::default();
     for d in &deps.deps {
         let dir = depends::resolve(scan_dir, &d.name);
@@ -231,7 +237,7 @@ pub fn plan(scan_dir: &Path, me: &Path, graph: &depends::Graph, mark: Option<&Ma
             p.watch.push((dir, Role::Service { poked: marked }));
         }
     }
-    for dir in graph.dirs.iter() {
+    for dir in graph.iter().flat_map(|g| g.dirs.iter()) {
         if !p.watch.iter().any(|(w, _)| w == dir) {
             p.watch.push((dir.clone(), Role::Graph));
         }
@@ -242,22 +248,19 @@ pub fn plan(scan_dir: &Path, me: &Path, graph: &depends::Graph, mark: Option<&Ma
 
 /// Reads the state of every dependency in `deps` (from the `depends` of a
 /// service in the services directory `scan_dir`), after its [`plan`], and
-/// looks for a dependency cycle through it in `graph` (read from it, see
-/// [`depends::Graph::read`]; a caller may keep it while no `depends` file
-/// changed). A service in a cycle waits for the cycle only (its members
+/// looks for a dependency cycle through it in `graph` if given (read from
+/// it, see [`depends::Graph::read`]; a caller may keep it while no
+/// `depends` file changed, and need read it only while the service is
+/// held: a member of a cycle never is ready). A service in a cycle waits for the cycle only (its members
 /// never start). `check` runs a dependency's `./check` (see
 /// [`run_check`]).
 pub fn assess(
     scan_dir: &Path,
-    graph: &depends::Graph,
+    graph: Option<&depends::Graph>,
     deps: &depends::Depends,
     check: &mut dyn FnMut(&Path) -> bool,
 ) -> Assessment {
     let mut a = Assessment::default();
-    if let Some(cycle) = graph.cycle() {
-        a.waiting.cycle = cycle[..cycle.len() - 1].to_vec();
-        a.hard_unready = true;
-    }
     for d in &deps.deps {
         let dir = depends::resolve(scan_dir, &d.name);
         let mut state = evaluate(&dir);
@@ -274,10 +277,21 @@ pub fn assess(
         }
         a.hard_unready |= !d.soft && state.holds(false).is_some();
     }
-    if !a.waiting.cycle.is_empty() {
-        a.waiting.deps.clear();
+    if let Some(g) = graph {
+        a.apply_cycle(g);
     }
     a
+}
+
+impl Assessment {
+    /// A cycle through the service in `graph` is all it waits for.
+    pub fn apply_cycle(&mut self, graph: &depends::Graph) {
+        if let Some(cycle) = graph.cycle() {
+            self.waiting.cycle = cycle[..cycle.len() - 1].to_vec();
+            self.waiting.deps.clear();
+            self.hard_unready = true;
+        }
+    }
 }
 
 /// The running-or-not hard dependents of the service directory `me` (a
@@ -499,7 +513,7 @@ mod tests {
         check: &mut dyn FnMut(&Path) -> bool,
     ) -> (Plan, Assessment) {
         let graph = depends::Graph::read(scan, me, name, deps);
-        (plan(scan, me, &graph, mark, deps), assess(scan, &graph, deps, check))
+        (plan(scan, me, Some(&graph), mark, deps), assess(scan, Some(&graph), deps, check))
     }
 
     /// A service directory with a fake runsv: `ok` held open for reading.
