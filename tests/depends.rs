@@ -239,6 +239,46 @@ fn sighup_stops_a_three_level_chain_in_reverse_order() {
     t.runsvdir.as_mut().unwrap().wait_exit();
 }
 
+/// runsvdir as a container's PID 1 (`RUNIT_RS_CONTAINER=1`, in a PID
+/// namespace of its own) stops the chain leaf first on SIGTERM, then exits 0.
+#[test]
+fn container_mode_sigterm_stops_a_three_level_chain_in_reverse_order() {
+    let t = Tree::new();
+    t.notifying("a", "0").link("a");
+    t.notifying("b", "0").file("b", "depends", "a\n").link("b");
+    t.service("c", "exec sleep 100000").file("c", "depends", "b\n").link("c");
+    let err = fs::File::create(t.tmp.path().join("stderr")).unwrap();
+    // `--kill-child` takes the namespace down with unshare, which the
+    // guard kills if the test fails.
+    let mut unshare = Proc::spawn(
+        Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .arg(util::bin("runsvdir"))
+            .arg(&t.sd)
+            .env("RUNIT_RS_CONTAINER", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err),
+    );
+    t.wait_run("c");
+    let mut pid1 = None;
+    wait_for("the namespace's PID 1", || {
+        pid1 = fs::read_to_string(format!("/proc/{0}/task/{0}/children", unshare.pid()))
+            .ok()
+            .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse::<i32>().ok()));
+        pid1.is_some()
+    });
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(pid1.unwrap(), libc::SIGTERM) };
+    let code = unshare.wait_exit().code();
+    assert_eq!(code, Some(0), "stderr: {}", t.stderr());
+    for n in ["a", "b", "c"] {
+        assert_eq!(t.count(n, "finish"), 1, "{n} finished once: {:?}", t.events());
+    }
+    let (a, b, c) = (t.last("a", "finish"), t.last("b", "finish"), t.last("c", "finish"));
+    assert!(c < b && b < a, "finish order c {c} < b {b} < a {a}");
+}
+
 #[test]
 fn cycles_of_length_one_two_three_start_nothing_and_resume_when_broken() {
     let mut t = Tree::new();
