@@ -261,15 +261,9 @@ fn container_mode_sigterm_stops_a_three_level_chain_in_reverse_order() {
             .stderr(err),
     );
     t.wait_run("c");
-    let mut pid1 = None;
-    wait_for("the namespace's PID 1", || {
-        pid1 = fs::read_to_string(format!("/proc/{0}/task/{0}/children", unshare.pid()))
-            .ok()
-            .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse::<i32>().ok()));
-        pid1.is_some()
-    });
+    let pid1 = util::procfs::namespace_pid1(unshare.pid());
     // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(pid1.unwrap(), libc::SIGTERM) };
+    unsafe { libc::kill(pid1, libc::SIGTERM) };
     let code = unshare.wait_exit().code();
     assert_eq!(code, Some(0), "stderr: {}", t.stderr());
     for n in ["a", "b", "c"] {

@@ -146,13 +146,7 @@ impl Ns {
 
     /// The host pid of the namespace's PID 1 (the child of unshare).
     fn pid1(&self) -> i32 {
-        let unshare = self.proc.as_ref().unwrap().pid();
-        let mut found = 0;
-        wait_for("the namespace's PID 1", || {
-            found = children_of(unshare).first().copied().unwrap_or(0);
-            found != 0
-        });
-        found
+        util::procfs::namespace_pid1(self.proc.as_ref().unwrap().pid())
     }
 
     fn signal_pid1(&self, sig: i32) {

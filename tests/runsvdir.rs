@@ -329,15 +329,9 @@ fn term_runsvdir_as_pid_1(container: bool) -> (Vec<bool>, Option<i32>, Scan) {
     for name in ["a", "b"] {
         wait_for(&format!("{name} to set its trap"), || s.path(&format!("{name}.trapped")).exists());
     }
-    let mut pid1 = None;
-    wait_for("the namespace's PID 1", || {
-        pid1 = fs::read_to_string(format!("/proc/{}/task/{}/children", unshare.pid(), unshare.pid()))
-            .ok()
-            .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse::<i32>().ok()));
-        pid1.is_some()
-    });
+    let pid1 = util::procfs::namespace_pid1(unshare.pid());
     // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(pid1.unwrap(), libc::SIGTERM) };
+    unsafe { libc::kill(pid1, libc::SIGTERM) };
     let code = unshare.wait_exit().code();
     let stopped = ["a", "b"].iter().map(|n| s.path(&format!("{n}.stopped")).exists()).collect();
     (stopped, code, s)

@@ -33,6 +33,17 @@ pub fn children(ppid: i32) -> Vec<(i32, char)> {
     out
 }
 
+/// The PID 1 of the PID namespace `unshare --pid --fork` made (its only
+/// child), as the host sees it; waited for.
+pub fn namespace_pid1(unshare: i32) -> i32 {
+    let mut found = 0;
+    super::wait_for("the namespace's PID 1", || {
+        found = children(unshare).first().map_or(0, |c| c.0);
+        found != 0
+    });
+    found
+}
+
 /// The process's command name (`/proc/PID/comm`), "" once it is gone.
 pub fn comm(pid: i32) -> String {
     fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim().to_string()

@@ -163,7 +163,6 @@ struct Runsv {
 /// How often an orphan is looked at where the kernel has no pidfd.
 const ORPHAN_RECHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// Reads at most one pending control byte.
 /// Reads `supervise/control` one byte at a time, as runit does: whether
 /// any [`depstate::DEPS_CHANGED`] came first (however many: one reading
 /// of the dependencies answers them all), and the first other byte, the

@@ -24,7 +24,7 @@
 //! that one's level; otherwise directory order is kept. At boot a
 //! dependency is then up (or on its way) when its dependents' runsvs first
 //! look, instead of being started last by chance of the directory order.
-//! Plain services cost one failed `open` each.
+//! Plain services cost two failed `open`s each (`depends`, `log/depends`).
 //!
 //! An entry created with `mkdir` (rather than renamed or symlinked in) is
 //! given one second before its runsv starts, so `cp -r` or `mkdir` +
@@ -409,6 +409,7 @@ impl Table {
         }
     }
 }
+
 /// The order in which to start the runsvs of `starts` (entries of the
 /// services directory `base`): indexes into it, each service after the ones its
 /// `depends` and `log/depends` name among them (by identity, so a NAME and
@@ -422,7 +423,7 @@ fn dependencies_first(base: &std::path::Path, starts: &[(Key, Vec<u8>)]) -> Vec<
         .map(|(_, name)| {
             let dir = base.join(std::ffi::OsStr::from_bytes(name));
             let mut out = Vec::new();
-            for slot in [dir.to_path_buf(), dir.join("log")] {
+            for slot in [dir.clone(), dir.join("log")] {
                 let Ok(Some(d)) = depends::read(&slot) else { continue };
                 for x in &d.deps {
                     let Ok(m) = std::fs::metadata(depends::resolve(base, &x.name)) else { continue };

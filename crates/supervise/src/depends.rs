@@ -256,8 +256,9 @@ pub struct Graph {
 impl Graph {
     /// Reads the graph from the service directory `me` (named `my_name`,
     /// its `depends` already read as `my_deps`), NAMEs resolved in
-    /// `scan_dir`.
-    pub fn read(scan_dir: &Path, me: &Path, my_name: &[u8], my_deps: &Depends) -> Graph {
+    /// `scan_dir`. (runsv reads it while watching, below.)
+    #[cfg(test)]
+    pub(crate) fn read(scan_dir: &Path, me: &Path, my_name: &[u8], my_deps: &Depends) -> Graph {
         Graph::read_watching(scan_dir, me, my_name, my_deps, &mut |_| {})
     }
 
@@ -320,13 +321,6 @@ impl Graph {
                 .collect(),
         )
     }
-}
-
-/// The cycle through the service directory `me` (named `my_name`), read
-/// from the `depends` files on disk (see [`Graph`]).
-pub fn cycle_on_disk(scan_dir: &Path, me: &Path, my_name: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let deps = read(me).ok().flatten().unwrap_or_default();
-    Graph::read(scan_dir, me, my_name, &deps).cycle()
 }
 
 /// `web -> db -> web`
@@ -640,6 +634,13 @@ mod tests {
             };
             prop_assert_eq!(Waiting::decode(&w.encode()), w);
         }
+    }
+
+    /// The cycle through the service directory `me` (named `my_name`), as
+    /// the files on disk are now.
+    fn cycle_on_disk(scan_dir: &Path, me: &Path, my_name: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let deps = read(me).ok().flatten().unwrap_or_default();
+        Graph::read(scan_dir, me, my_name, &deps).cycle()
     }
 
     #[test]

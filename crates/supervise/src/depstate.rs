@@ -406,16 +406,12 @@ pub fn mark_depended_on(sup: &SuperviseDir, mark: &Mark) -> bool {
     }
     match std::fs::symlink_metadata(&dir) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            // Not a directory (an empty file was the mark once): replaced.
-            if std::fs::remove_file(&dir).is_err() {
+        found => {
+            // Not a directory (an empty file was the mark once, or a
+            // symlink): replaced.
+            if found.is_ok() && std::fs::remove_file(&dir).is_err() {
                 return false;
             }
-            if !matches!(nix::unistd::mkdir(&dir, Mode::from_bits_truncate(0o700)), Ok(()) | Err(Errno::EEXIST)) {
-                return false;
-            }
-        }
-        Err(_) => {
             if !matches!(nix::unistd::mkdir(&dir, Mode::from_bits_truncate(0o700)), Ok(()) | Err(Errno::EEXIST)) {
                 return false;
             }

@@ -326,12 +326,20 @@ mod tests {
         assert!(!wait_change(&mut w, Duration::from_millis(200)), "a file written there");
     }
 
+    /// Two service directories `db` and `cache` in `base`, each with the
+    /// subdirectory `sub` (none if empty).
+    fn db_and_cache(base: &Path, sub: &str) -> (PathBuf, PathBuf) {
+        let (db, cache) = (base.join("db"), base.join("cache"));
+        for s in [&db, &cache] {
+            fs::create_dir_all(s.join(sub)).unwrap();
+        }
+        (db, cache)
+    }
+
     #[test]
     fn a_directory_watched_before_its_reading_is_not_new() {
         let d = tempfile::tempdir().unwrap();
-        let (db, cache) = (d.path().join("db"), d.path().join("cache"));
-        fs::create_dir(&db).unwrap();
-        fs::create_dir(&cache).unwrap();
+        let (db, cache) = db_and_cache(d.path(), "");
         let mut w = DepWatch::new().expect("inotify");
         assert!(w.watch_before_read(&db));
         assert!(!w.watch_before_read(&d.path().join("nothere")));
@@ -349,10 +357,7 @@ mod tests {
     #[test]
     fn a_poked_dependency_wakes_on_status_only() {
         let d = tempfile::tempdir().unwrap();
-        let (db, cache) = (d.path().join("db"), d.path().join("cache"));
-        for s in [&db, &cache] {
-            fs::create_dir_all(s.join("supervise")).unwrap();
-        }
+        let (db, cache) = db_and_cache(d.path(), "supervise");
         let mut w = DepWatch::new().expect("inotify");
         w.watch(None, &[(db.clone(), Role::Service { poked: true }), (cache.clone(), UNPOKED)]);
         let replace = |dir: &Path, name: &str| {
